@@ -1,0 +1,30 @@
+# The two commands of README.md. Each works on a fresh machine by itself:
+# it creates .venv when missing, installs what it needs once, then runs.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test bench
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# A stamp per install, remade only when pyproject.toml changes.
+$(VENV)/.installed-demo: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+demo: $(VENV)/.installed-demo
+	$(PY) examples/main.py
+
+test: $(VENV)/.installed-test
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+bench: $(VENV)/.installed-demo
+	$(PY) bench/ops_overhead.py

@@ -1,0 +1,112 @@
+"""Max and average pooling over 1, 2 or 3 spatial axes, on `lax.reduce_window`.
+
+Layouts and `padding` are those of `conv`. Average pooling with
+`padding="same"` divides each window by the number of real (unpadded) entries
+it covers, as Keras and TensorFlow do; those counts depend only on static
+shapes, so they are computed once with NumPy and enter the graph as a
+constant.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from stateless.ops._window import check_format, spatial_rank, spatial_tuple, window_dims
+
+
+def _windows(op, inputs, pool_size, strides, padding, data_format):
+    lax_padding = check_format(op, padding, data_format)
+    rank = spatial_rank(op, inputs, "inputs")
+    window = spatial_tuple(op, "pool_size", pool_size, rank)
+    steps = window if strides is None else spatial_tuple(op, "strides", strides, rank)
+    return window, steps, lax_padding
+
+
+def max_pool(
+    inputs: Any,
+    pool_size: int | Sequence[int],
+    strides: int | Sequence[int] | None = None,
+    padding: str = "valid",
+    data_format: str = "channels_last",
+) -> Any:
+    """The largest entry of each window.
+
+    Args:
+      inputs: `(batch, *spatial, channels)`, or channels first.
+      pool_size: the window per spatial axis (an int is repeated).
+      strides: the step per spatial axis; defaults to `pool_size`.
+      padding: `"valid"` or `"same"`.
+      data_format: `"channels_last"` or `"channels_first"`.
+
+    Example:
+      >>> max_pool(jnp.ones((2, 26, 26, 32)), 2).shape
+      (2, 13, 13, 32)
+    """
+    window, steps, lax_padding = _windows(
+        "max_pool", inputs, pool_size, strides, padding, data_format
+    )
+    inputs = jnp.asarray(inputs)
+    if jnp.issubdtype(inputs.dtype, jnp.floating):
+        lowest = -jnp.inf
+    else:
+        lowest = jnp.iinfo(inputs.dtype).min
+    return lax.reduce_window(
+        inputs,
+        jnp.array(lowest, inputs.dtype),
+        lax.max,
+        window_dims(window, data_format),
+        window_dims(steps, data_format),
+        lax_padding,
+    )
+
+
+def _same_counts(sizes, window, steps) -> np.ndarray:
+    """How many real entries each `"same"`-padded window covers, per output cell."""
+    per_axis = []
+    for size, k, s, (low, _) in zip(
+        sizes, window, steps, lax.padtype_to_pads(sizes, window, steps, "SAME")
+    ):
+        starts = np.arange(-(-size // s)) * s - low
+        per_axis.append(np.minimum(starts + k, size) - np.maximum(starts, 0))
+    return math.prod(np.ix_(*per_axis))
+
+
+def average_pool(
+    inputs: Any,
+    pool_size: int | Sequence[int],
+    strides: int | Sequence[int] | None = None,
+    padding: str = "valid",
+    data_format: str = "channels_last",
+) -> Any:
+    """The mean of each window (padding excluded from the mean).
+
+    Args: as `max_pool`.
+
+    Example:
+      >>> average_pool(jnp.ones((2, 5, 5, 3)), 2, padding="same").shape
+      (2, 3, 3, 3)
+    """
+    window, steps, lax_padding = _windows(
+        "average_pool", inputs, pool_size, strides, padding, data_format
+    )
+    inputs = jnp.asarray(inputs)
+    sums = lax.reduce_window(
+        inputs,
+        jnp.array(0, inputs.dtype),
+        lax.add,
+        window_dims(window, data_format),
+        window_dims(steps, data_format),
+        lax_padding,
+    )
+    if lax_padding == "VALID":
+        return sums / math.prod(window)
+    spatial = inputs.shape[1:-1] if data_format == "channels_last" else inputs.shape[2:]
+    counts = _same_counts(spatial, window, steps)
+    counts = counts.reshape(window_dims(counts.shape, data_format))
+    return sums / counts.astype(sums.dtype)

@@ -23,6 +23,8 @@ INT_TYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "ui
 DTYPES = ("bool", *INT_TYPES, *FLOAT_TYPES, "complex64", "complex128")
 
 _PYTHON_TYPES = {bool: "bool", int: "int32", float: "float32", complex: "complex64"}
+# The bare words follow the Python types; other strings must be exact names.
+_STRING_ALIASES = {"float": "float32", "int": "int32", "complex": "complex64"}
 
 
 def _foreign_name(dtype: Any) -> str | None:
@@ -39,7 +41,9 @@ def standardize_dtype(dtype: Any) -> str:
     """Returns the normalized name of `dtype`.
 
     Args:
-      dtype: a name (`"float32"`), a NumPy or JAX dtype or scalar type, a
+      dtype: a name (`"float32"`; `"float"` and `"int"` mean JAX's defaults
+        `"float32"` and `"int32"`, as the Python types do), a NumPy or JAX
+        dtype or scalar type, a
         Python type (`float` is `"float32"`, as JAX defaults), a torch or
         TensorFlow dtype, or an array (its dtype is read).
 
@@ -56,14 +60,22 @@ def standardize_dtype(dtype: Any) -> str:
       >>> standardize_dtype(float)
       'float32'
     """
-    if isinstance(dtype, type) and dtype in _PYTHON_TYPES:
-        return _PYTHON_TYPES[dtype]
-    name = _foreign_name(dtype)
-    if name is None:
-        try:
-            name = jnp.dtype(getattr(dtype, "dtype", dtype)).name
-        except TypeError:
-            name = str(dtype)
+    if isinstance(dtype, str):
+        name = _STRING_ALIASES.get(dtype, dtype)
+    elif dtype is None:  # NumPy reads None as float64; here it is no dtype at all
+        name = None
+    elif isinstance(dtype, type) and dtype in _PYTHON_TYPES:
+        name = _PYTHON_TYPES[dtype]
+    else:
+        name = _foreign_name(dtype)
+        if name is None:
+            try:
+                held = (
+                    dtype if isinstance(dtype, type) else getattr(dtype, "dtype", dtype)
+                )
+                name = jnp.dtype(held).name
+            except TypeError:
+                name = str(dtype)
     if name not in DTYPES:
         raise DTypeError(
             f"unknown dtype {dtype!r}. Valid names: {', '.join(sorted(DTYPES))}."

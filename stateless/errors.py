@@ -88,7 +88,9 @@ def _matches(shape: tuple[int, ...], expected: Sequence[Any]) -> bool:
 
 
 def _format_expected(expected: Sequence[Any]) -> str:
-    parts = ["..." if e is Ellipsis else "None" if e is None else str(e) for e in expected]
+    parts = [
+        "..." if e is Ellipsis else "None" if e is None else str(e) for e in expected
+    ]
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
@@ -117,7 +119,7 @@ def check_shape(
       >>> check_shape("dense", "x", np.zeros((2, 5)), (..., 3))
       Traceback (most recent call last):
       ...
-      stateless.errors.ShapeError: dense, argument 'x': expected (..., 3), received (2, 5).
+      stateless.errors.ShapeError: dense, argument 'x': expected (..., 3), ...
     """
     shape = tuple(x.shape)
     if _matches(shape, expected):

@@ -11,7 +11,11 @@ from dataclasses import dataclass
 
 from stateless.errors import DTypeError
 
-_COMPUTE = {"float32": "float32", "mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
+_COMPUTE = {
+    "float32": "float32",
+    "mixed_float16": "float16",
+    "mixed_bfloat16": "bfloat16",
+}
 
 
 @dataclass(frozen=True)

@@ -192,7 +192,9 @@ def truncated_normal(shape: Shape, mean=0.0, stddev=1.0, dtype="float32", seed=N
     """
     dtype = _float_dtype(dtype, "truncated_normal")
     k = _key_for(seed, "truncated_normal")
-    return mean + stddev * jax.random.truncated_normal(k, -2.0, 2.0, tuple(shape), dtype)
+    return mean + stddev * jax.random.truncated_normal(
+        k, -2.0, 2.0, tuple(shape), dtype
+    )
 
 
 def randint(shape: Shape, minval: int, maxval: int, dtype="int32", seed=None):
@@ -205,7 +207,9 @@ def randint(shape: Shape, minval: int, maxval: int, dtype="int32", seed=None):
     """
     dtype = standardize_dtype(dtype)
     if dtype not in INT_TYPES:
-        raise DTypeError(f"random.randint: dtype must be an integer type, got {dtype!r}.")
+        raise DTypeError(
+            f"random.randint: dtype must be an integer type, got {dtype!r}."
+        )
     k = _key_for(seed, "randint")
     return jax.random.randint(k, tuple(shape), minval, maxval, dtype)
 

@@ -80,7 +80,7 @@ class StatelessScope:
       ...         sl.scope.assign("bn/mean", 0.9 * old + 0.1 * x.mean())
       ...     return scope.updates
       >>> jax.jit(step)(jnp.zeros(()), jnp.ones(4))
-      {'bn/mean': Array(0.1, dtype=float32, ...)}
+      {'bn/mean': Array(0.1, dtype=float32)}
     """
 
     def __init__(self, values: Mapping[str, Any] | None = None, *, rng: Any = None):

@@ -11,122 +11,300 @@ Example:
   (2, 4)
 """
 
-from stateless.ops.creation import (
-    array as array,
-    arange as arange,
-    zeros as zeros,
-    ones as ones,
-    full as full,
-    zeros_like as zeros_like,
-    ones_like as ones_like,
-    eye as eye,
-    linspace as linspace,
-)
-from stateless.ops.tensor import (
-    convert_to_tensor as convert_to_tensor,
-    convert_to_numpy as convert_to_numpy,
-    cast as cast,
-    dtype as dtype,
-    shape as shape,
-    ndim as ndim,
-    device as device,
-)
-from stateless.ops.shape import (
-    reshape as reshape,
-    expand_dims as expand_dims,
-    squeeze as squeeze,
-    broadcast_to as broadcast_to,
-    transpose as transpose,
-    moveaxis as moveaxis,
-    concatenate as concatenate,
-    stack as stack,
-    split as split,
-    tile as tile,
-    pad as pad,
-    flip as flip,
-    take as take,
-    take_along_axis as take_along_axis,
-    where as where,
-    tril as tril,
-    triu as triu,
-)
 from stateless.ops.arithmetic import (
     add as add,
-    subtract as subtract,
-    multiply as multiply,
-    divide as divide,
-    power as power,
-    maximum as maximum,
-    minimum as minimum,
+)
+from stateless.ops.arithmetic import (
     clip as clip,
+)
+from stateless.ops.arithmetic import (
+    divide as divide,
+)
+from stateless.ops.arithmetic import (
     equal as equal,
-    not_equal as not_equal,
-    less as less,
-    less_equal as less_equal,
+)
+from stateless.ops.arithmetic import (
     greater as greater,
+)
+from stateless.ops.arithmetic import (
     greater_equal as greater_equal,
+)
+from stateless.ops.arithmetic import (
+    less as less,
+)
+from stateless.ops.arithmetic import (
+    less_equal as less_equal,
+)
+from stateless.ops.arithmetic import (
     logical_and as logical_and,
+)
+from stateless.ops.arithmetic import (
     logical_or as logical_or,
+)
+from stateless.ops.arithmetic import (
+    maximum as maximum,
+)
+from stateless.ops.arithmetic import (
+    minimum as minimum,
+)
+from stateless.ops.arithmetic import (
+    multiply as multiply,
+)
+from stateless.ops.arithmetic import (
+    not_equal as not_equal,
+)
+from stateless.ops.arithmetic import (
+    power as power,
+)
+from stateless.ops.arithmetic import (
+    subtract as subtract,
+)
+from stateless.ops.convolution import (
+    conv as conv,
+)
+from stateless.ops.convolution import (
+    depthwise_conv as depthwise_conv,
+)
+from stateless.ops.creation import (
+    arange as arange,
+)
+from stateless.ops.creation import (
+    array as array,
+)
+from stateless.ops.creation import (
+    eye as eye,
+)
+from stateless.ops.creation import (
+    full as full,
+)
+from stateless.ops.creation import (
+    linspace as linspace,
+)
+from stateless.ops.creation import (
+    ones as ones,
+)
+from stateless.ops.creation import (
+    ones_like as ones_like,
+)
+from stateless.ops.creation import (
+    zeros as zeros,
+)
+from stateless.ops.creation import (
+    zeros_like as zeros_like,
+)
+from stateless.ops.elementwise import (
+    abs as abs,
+)
+from stateless.ops.elementwise import (
+    ceil as ceil,
+)
+from stateless.ops.elementwise import (
+    cos as cos,
+)
+from stateless.ops.elementwise import (
+    exp as exp,
+)
+from stateless.ops.elementwise import (
+    expm1 as expm1,
+)
+from stateless.ops.elementwise import (
+    floor as floor,
+)
+from stateless.ops.elementwise import (
+    log as log,
+)
+from stateless.ops.elementwise import (
+    log1p as log1p,
+)
+from stateless.ops.elementwise import (
+    logical_not as logical_not,
 )
 from stateless.ops.elementwise import (
     negative as negative,
-    abs as abs,
-    sign as sign,
-    exp as exp,
-    log as log,
-    log1p as log1p,
-    expm1 as expm1,
-    sqrt as sqrt,
-    rsqrt as rsqrt,
-    square as square,
-    sin as sin,
-    cos as cos,
-    tanh as tanh,
-    floor as floor,
-    ceil as ceil,
+)
+from stateless.ops.elementwise import (
     round as round,
-    logical_not as logical_not,
+)
+from stateless.ops.elementwise import (
+    rsqrt as rsqrt,
+)
+from stateless.ops.elementwise import (
+    sign as sign,
+)
+from stateless.ops.elementwise import (
+    sin as sin,
+)
+from stateless.ops.elementwise import (
+    sqrt as sqrt,
+)
+from stateless.ops.elementwise import (
+    square as square,
+)
+from stateless.ops.elementwise import (
+    tanh as tanh,
+)
+from stateless.ops.linalg import (
+    dot as dot,
+)
+from stateless.ops.linalg import (
+    einsum as einsum,
 )
 from stateless.ops.linalg import (
     matmul as matmul,
-    dot as dot,
-    einsum as einsum,
 )
-from stateless.ops.reduce import (
-    sum as sum,
-    mean as mean,
-    max as max,
-    min as min,
-    prod as prod,
-    var as var,
-    std as std,
-    argmax as argmax,
-    argmin as argmin,
-    any as any,
-    all as all,
-    logsumexp as logsumexp,
-    cumsum as cumsum,
-    sort as sort,
-    argsort as argsort,
-    top_k as top_k,
+from stateless.ops.manipulation import (
+    broadcast_to as broadcast_to,
+)
+from stateless.ops.manipulation import (
+    concatenate as concatenate,
+)
+from stateless.ops.manipulation import (
+    expand_dims as expand_dims,
+)
+from stateless.ops.manipulation import (
+    flip as flip,
+)
+from stateless.ops.manipulation import (
+    moveaxis as moveaxis,
+)
+from stateless.ops.manipulation import (
+    pad as pad,
+)
+from stateless.ops.manipulation import (
+    reshape as reshape,
+)
+from stateless.ops.manipulation import (
+    split as split,
+)
+from stateless.ops.manipulation import (
+    squeeze as squeeze,
+)
+from stateless.ops.manipulation import (
+    stack as stack,
+)
+from stateless.ops.manipulation import (
+    take as take,
+)
+from stateless.ops.manipulation import (
+    take_along_axis as take_along_axis,
+)
+from stateless.ops.manipulation import (
+    tile as tile,
+)
+from stateless.ops.manipulation import (
+    transpose as transpose,
+)
+from stateless.ops.manipulation import (
+    tril as tril,
+)
+from stateless.ops.manipulation import (
+    triu as triu,
+)
+from stateless.ops.manipulation import (
+    where as where,
+)
+from stateless.ops.nn import (
+    elu as elu,
+)
+from stateless.ops.nn import (
+    gelu as gelu,
+)
+from stateless.ops.nn import (
+    leaky_relu as leaky_relu,
+)
+from stateless.ops.nn import (
+    log_softmax as log_softmax,
+)
+from stateless.ops.nn import (
+    one_hot as one_hot,
 )
 from stateless.ops.nn import (
     relu as relu,
-    gelu as gelu,
+)
+from stateless.ops.nn import (
     sigmoid as sigmoid,
+)
+from stateless.ops.nn import (
     silu as silu,
-    softplus as softplus,
-    elu as elu,
-    leaky_relu as leaky_relu,
+)
+from stateless.ops.nn import (
     softmax as softmax,
-    log_softmax as log_softmax,
-    one_hot as one_hot,
 )
-from stateless.ops.conv import (
-    conv as conv,
-    depthwise_conv as depthwise_conv,
+from stateless.ops.nn import (
+    softplus as softplus,
 )
-from stateless.ops.pool import (
-    max_pool as max_pool,
+from stateless.ops.pooling import (
     average_pool as average_pool,
+)
+from stateless.ops.pooling import (
+    max_pool as max_pool,
+)
+from stateless.ops.reduce import (
+    all as all,
+)
+from stateless.ops.reduce import (
+    any as any,
+)
+from stateless.ops.reduce import (
+    argmax as argmax,
+)
+from stateless.ops.reduce import (
+    argmin as argmin,
+)
+from stateless.ops.reduce import (
+    argsort as argsort,
+)
+from stateless.ops.reduce import (
+    cumsum as cumsum,
+)
+from stateless.ops.reduce import (
+    logsumexp as logsumexp,
+)
+from stateless.ops.reduce import (
+    max as max,
+)
+from stateless.ops.reduce import (
+    mean as mean,
+)
+from stateless.ops.reduce import (
+    min as min,
+)
+from stateless.ops.reduce import (
+    prod as prod,
+)
+from stateless.ops.reduce import (
+    sort as sort,
+)
+from stateless.ops.reduce import (
+    std as std,
+)
+from stateless.ops.reduce import (
+    sum as sum,
+)
+from stateless.ops.reduce import (
+    top_k as top_k,
+)
+from stateless.ops.reduce import (
+    var as var,
+)
+from stateless.ops.tensor import (
+    cast as cast,
+)
+from stateless.ops.tensor import (
+    convert_to_numpy as convert_to_numpy,
+)
+from stateless.ops.tensor import (
+    convert_to_tensor as convert_to_tensor,
+)
+from stateless.ops.tensor import (
+    device as device,
+)
+from stateless.ops.tensor import (
+    dtype as dtype,
+)
+from stateless.ops.tensor import (
+    ndim as ndim,
+)
+from stateless.ops.tensor import (
+    shape as shape,
 )

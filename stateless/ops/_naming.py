@@ -17,7 +17,16 @@ from stateless.errors import ShapeError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_SHAPE_WORDS = ("shape", "dimension", "axis", "axes", "label", "size", "broadcast")
+_SHAPE_WORDS = (
+    "shape",
+    "dimension",
+    "axis",
+    "axes",
+    "label",
+    "size",
+    "broadcast",
+    "division",
+)
 
 
 def _shapes(args: tuple[Any, ...]) -> list[Any]:
@@ -25,7 +34,11 @@ def _shapes(args: tuple[Any, ...]) -> list[Any]:
     for arg in args:
         if hasattr(arg, "shape"):
             shapes.append(tuple(arg.shape))
-        elif isinstance(arg, list | tuple) and arg and all(hasattr(a, "shape") for a in arg):
+        elif (
+            isinstance(arg, list | tuple)
+            and arg
+            and all(hasattr(a, "shape") for a in arg)
+        ):
             shapes.append([tuple(a.shape) for a in arg])
     return shapes
 

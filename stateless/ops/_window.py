@@ -11,7 +11,9 @@ DATA_FORMATS = ("channels_last", "channels_first")
 PADDINGS = ("valid", "same")
 
 
-def spatial_tuple(op: str, arg: str, value: int | Sequence[int], rank: int) -> tuple[int, ...]:
+def spatial_tuple(
+    op: str, arg: str, value: int | Sequence[int], rank: int
+) -> tuple[int, ...]:
     """`value` as one positive int per spatial axis (an int is repeated)."""
     values = (value,) * rank if isinstance(value, int) else tuple(value)
     if len(values) != rank or not all(isinstance(v, int) and v > 0 for v in values):

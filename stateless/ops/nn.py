@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
 from stateless.dtypes import standardize_dtype
 from stateless.ops._naming import names_shape_errors

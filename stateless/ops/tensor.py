@@ -29,7 +29,9 @@ def convert_to_tensor(x: Any, dtype: Any = None) -> jax.Array:
       >>> convert_to_tensor([1, 2], "float32").dtype
       dtype('float32')
     """
-    return jnp.asarray(_host_value(x), None if dtype is None else standardize_dtype(dtype))
+    return jnp.asarray(
+        _host_value(x), None if dtype is None else standardize_dtype(dtype)
+    )
 
 
 def convert_to_numpy(x: Any) -> np.ndarray:

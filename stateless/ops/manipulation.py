@@ -72,7 +72,9 @@ def transpose(x: Any, axes: Sequence[int] | None = None) -> Any:
 
 
 @names_shape_errors
-def moveaxis(x: Any, source: int | Sequence[int], destination: int | Sequence[int]) -> Any:
+def moveaxis(
+    x: Any, source: int | Sequence[int], destination: int | Sequence[int]
+) -> Any:
     """`x` with axis `source` moved to position `destination`.
 
     Example:
@@ -127,7 +129,9 @@ def tile(x: Any, reps: int | Sequence[int]) -> Any:
 
 
 @names_shape_errors
-def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = 0) -> Any:
+def pad(
+    x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = 0
+) -> Any:
     """`x` padded as `numpy.pad` (`mode="constant"`, `"reflect"`, `"edge"`...).
 
     Example:

@@ -79,10 +79,12 @@ def conv(
             f"take: input channels must be a multiple of the kernel's {kernel_in}, "
             "and output channels a multiple of the groups that gives."
         )
-    dtype = jnp.result_type(inputs, kernel)
+    if inputs.dtype != kernel.dtype:  # lax wants one dtype; promote as jnp would
+        dtype = jnp.result_type(inputs, kernel)
+        inputs, kernel = inputs.astype(dtype), kernel.astype(dtype)
     return lax.conv_general_dilated(
-        jnp.asarray(inputs, dtype),
-        jnp.asarray(kernel, dtype),
+        inputs,
+        kernel,
         window_strides=spatial_tuple("conv", "strides", strides, rank),
         padding=lax_padding,
         rhs_dilation=spatial_tuple("conv", "dilation_rate", dilation_rate, rank),

@@ -12,7 +12,7 @@ $(PY):
 
 # A stamp per install, remade only when pyproject.toml changes.
 $(VENV)/.installed-demo: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e ".[demo]"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(PY)

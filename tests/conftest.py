@@ -11,4 +11,3 @@ def _restore_global_settings():
     yield
     config._chosen = backend
     mixed_precision.set_global_policy(policy)
-

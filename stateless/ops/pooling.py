@@ -53,12 +53,14 @@ def max_pool(
     )
     inputs = jnp.asarray(inputs)
     if jnp.issubdtype(inputs.dtype, jnp.floating):
-        lowest = -jnp.inf
+        lowest = -np.inf
     else:
         lowest = jnp.iinfo(inputs.dtype).min
+    # The initial value must be a concrete NumPy scalar, not a traced array:
+    # only then does lax emit `reduce_window_max`, which has a gradient.
     return lax.reduce_window(
         inputs,
-        jnp.array(lowest, inputs.dtype),
+        np.array(lowest, inputs.dtype),
         lax.max,
         window_dims(window, data_format),
         window_dims(steps, data_format),
@@ -98,7 +100,7 @@ def average_pool(
     inputs = jnp.asarray(inputs)
     sums = lax.reduce_window(
         inputs,
-        jnp.array(0, inputs.dtype),
+        np.array(0, inputs.dtype),
         lax.add,
         window_dims(window, data_format),
         window_dims(steps, data_format),

@@ -34,8 +34,9 @@ def test_op_matches_numpy(case, jit):
 GRAD_CASES = [c for c in ALL if c.grad]
 
 
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
 @pytest.mark.parametrize("case", GRAD_CASES, ids=lambda c: c.id)
-def test_op_gradients_match_finite_differences(case):
+def test_op_gradients_match_finite_differences(case, jit):
     floats = [i for i, a in enumerate(case.args) if np.issubdtype(a.dtype, np.floating)]
 
     def on_floats(*xs):
@@ -44,9 +45,15 @@ def test_op_gradients_match_finite_differences(case):
             args[i] = x
         return case.call(ops, *args)
 
-    x64 = [case.args[i].astype(np.float32) for i in floats]
+    fn = jax.jit(on_floats) if jit else on_floats
     check_grads(
-        on_floats, x64, order=1, modes=("fwd", "rev"), atol=2e-2, rtol=2e-2, eps=1e-3
+        fn,
+        [case.args[i] for i in floats],
+        order=1,
+        modes=("fwd", "rev"),
+        atol=2e-2,
+        rtol=2e-2,
+        eps=1e-3,
     )
 
 

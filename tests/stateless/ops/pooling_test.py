@@ -45,9 +45,14 @@ def test_pool_matches_direct_loop(name, kind, jit, data_format):
 
 
 @pytest.mark.parametrize("kind", POOLS)
-def test_pool_gradients_match_finite_differences(kind):
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+def test_pool_gradients_match_finite_differences(kind, jit):
     x = _rng.standard_normal((1, 5, 5, 2)).astype(np.float32)
-    fn = lambda x: POOLS[kind](x, 2, 2, "same")  # noqa: E731
+
+    def fn(x):
+        return POOLS[kind](x, 2, 2, "same")
+
+    fn = jax.jit(fn) if jit else fn
     check_grads(fn, (x,), order=1, modes=("fwd", "rev"), atol=2e-2, rtol=2e-2, eps=1e-3)
 
 

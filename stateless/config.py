@@ -17,7 +17,6 @@ from stateless.errors import BackendError
 
 BACKENDS = ("jax", "tensorflow", "torch")
 ENV_VAR = "STATELESS_BACKEND"
-_PACKAGE = {"jax": "jax", "tensorflow": "tensorflow", "torch": "torch"}
 _EXTRA = {"jax": "", "tensorflow": "[tensorflow]", "torch": "[torch]"}
 
 _chosen: str | None = None
@@ -30,10 +29,10 @@ def _validate(name: str, source: str) -> str:
             f"Valid names: {', '.join(BACKENDS)}."
         )
     name = name.strip().lower()
-    if importlib.util.find_spec(_PACKAGE[name]) is None:
+    if importlib.util.find_spec(name) is None:  # each backend's package has its name
         raise BackendError(
             f"backend {name!r} (from {source}) needs the package "
-            f"{_PACKAGE[name]!r}, which is not installed. "
+            f"{name!r}, which is not installed. "
             f"Hint: pip install 'stateless{_EXTRA[name]}'."
         )
     return name

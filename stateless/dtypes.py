@@ -15,6 +15,7 @@ from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
+from jax import dtypes as jax_dtypes
 
 from stateless.errors import DTypeError
 
@@ -90,8 +91,6 @@ def canonical(dtype: Any) -> str:
       >>> canonical("float64")  # with jax_enable_x64 off, the default
       'float32'
     """
-    from jax import dtypes as jax_dtypes
-
     return np.dtype(jax_dtypes.canonicalize_dtype(standardize_dtype(dtype))).name
 
 

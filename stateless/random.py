@@ -2,7 +2,8 @@
 
 Every sampler takes `seed=`, which may be
 
-* a key from `key(seed)` or `split` (the pure way; required inside `jax.jit`),
+* a key from `key(seed)` or `split` (the pure way; required inside `jax.jit`);
+  a typed key from `jax.random.key` works as well,
 * an int (shorthand for `key(int)`),
 * a `SeedGenerator` (stateful convenience: each draw advances it), or
 * None: the innermost `StatelessScope` that holds an `rng` provides a fresh key,
@@ -145,6 +146,10 @@ def _key_for(seed: Any, caller: str) -> jax.Array:
         return key(int(seed))
     if getattr(seed, "shape", None) == (2,) and seed.dtype == jnp.uint32:
         return seed
+    if getattr(seed, "shape", None) == () and jax.dtypes.issubdtype(
+        seed.dtype, jax.dtypes.prng_key
+    ):
+        return seed  # a typed key from jax.random.key works as well
     raise TypeError(
         f"random.{caller}: seed must be a key, an int, a SeedGenerator or None; "
         f"received {type(seed).__name__} with shape {getattr(seed, 'shape', None)}."

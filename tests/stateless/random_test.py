@@ -31,6 +31,8 @@ def test_same_key_same_numbers_other_key_other_numbers(name):
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
     np.testing.assert_array_equal(draw(1), a)  # an int seed is key(int)
+    typed = jax.random.wrap_key_data(random.key(1))  # a typed key, same bits
+    np.testing.assert_array_equal(draw(typed), a)
     np.testing.assert_array_equal(jax.jit(draw)(random.key(1)), a)
 
 

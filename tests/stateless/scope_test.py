@@ -54,6 +54,7 @@ def test_nested_scopes_read_outward_and_keep_writes_inside():
         assert scope.read("b") == 2.0
     assert inner.updates == {"b": 5.0} and outer.updates == {}
     assert scope.current_scope() is None
+    assert "w" in inner and "b" in inner and "x" not in inner
 
 
 def test_rng_gives_a_fresh_key_per_draw_and_inner_scopes_inherit_it():

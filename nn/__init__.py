@@ -1,6 +1,26 @@
-"""nn: layers and models with Keras's grammar over pure `init`/`apply`.
+"""nn: layers and models with Keras's grammar over pure `init` / `apply`.
 
-It depends on `stateless`, `interop` and `train`. The layers and models arrive
-with their own issue; this package holds the place that the one-way layering
-fixes for it.
+Three ways to build a model, one contract (`init(key, ...)`, `apply(variables,
+...)`): `nn.Sequential([...])`, the functional `nn.Model(inputs, outputs)`,
+and subclassing `nn.Model` with a `call` method.
+
+Example:
+  >>> import nn
+  >>> from nn import layers
+  >>> model = nn.Sequential([layers.Input((4,)), layers.Dense(8, activation="relu"),
+  ...                        layers.Dense(2)])
+  >>> variables = model.init(sl.random.key(0))
+  >>> model.apply(variables, jnp.ones((3, 4)))[0].shape
+  (3, 2)
 """
+
+from nn import activations as activations
+from nn import initializers as initializers
+from nn import layers as layers
+from nn import regularizers as regularizers
+from nn.models.functional import Functional as Functional
+from nn.models.model import Model as Model
+from nn.models.sequential import Sequential as Sequential
+from nn.registry import deserialize as deserialize
+from nn.registry import register as register
+from nn.registry import serialize as serialize

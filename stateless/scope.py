@@ -138,6 +138,23 @@ class StatelessScope:
         """The held values with this scope's assignments applied."""
         return {**self._values, **self._updates}
 
+    def read_tree(self, prefix: str) -> dict[str, Any]:
+        """This scope's own current values under `prefix`, as nested dicts.
+
+        Unlike `read`, it never looks in enclosing scopes: it returns exactly
+        the slice this scope holds (an empty dict if none).
+
+        Example:
+          >>> s = StatelessScope({"dense": {"kernel": 1, "bias": 2}, "step": 3})
+          >>> s.assign("dense/bias", 5)
+          >>> s.read_tree("dense")
+          {'kernel': 1, 'bias': 5}
+        """
+        start = prefix.rstrip("/") + "/"
+        return unflatten_paths(
+            {p[len(start) :]: v for p, v in self.values.items() if p.startswith(start)}
+        )
+
     def next_key(self) -> jax.Array:
         """A fresh key for each call, derived from the innermost scope's `rng`.
 

@@ -1,0 +1,274 @@
+"""Core layers: Input, Dense, Activation, Dropout, Flatten, Reshape, Rescaling, Embedding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from nn import activations, initializers, regularizers
+from nn.layers.base import Layer
+from nn.registry import register
+from nn.symbolic import Node, SymbolicTensor
+from stateless import ops, random
+from stateless.dtypes import INT_TYPES, standardize_dtype
+from stateless.errors import DTypeError, check_shape
+
+
+def _set(layer: Layer, **values: Any) -> None:
+    """Normalizes fields of a frozen layer in `__post_init__`."""
+    for name, value in values.items():
+        object.__setattr__(layer, name, value)
+
+
+@register()
+@dataclass(frozen=True)
+class InputLayer(Layer):
+    """The layer behind `Input`: it passes its input through unchanged."""
+
+    shape: tuple[int | None, ...]
+    dtype: str = "float32"
+
+    def __post_init__(self):
+        _set(self, shape=tuple(self.shape), dtype=standardize_dtype(self.dtype))
+
+    def apply(self, variables, x, *, training=False, rng=None):
+        check_shape(self, "x", x, (None, *self.shape))
+        return x, variables["state"]
+
+
+def Input(  # noqa: N802 (Keras's name)
+    shape: tuple[int | None, ...], dtype: Any = "float32", name: str | None = None
+) -> SymbolicTensor:
+    """A symbolic batch of inputs of `shape` (without the batch axis).
+
+    Example:
+      >>> x = Input((28, 28, 1))
+      >>> Dense(10)(Flatten()(x)).shape
+      (None, 10)
+    """
+    layer = InputLayer(shape=tuple(shape), dtype=dtype, name=name)
+    node = Node(layer, (), {})
+    tensor = SymbolicTensor((None, *layer.shape), layer.dtype, node, 0)
+    node.outputs.append(tensor)
+    node.output_tree = tensor
+    return tensor
+
+
+@register()
+@dataclass(frozen=True)
+class Dense(Layer):
+    """An affine map over the last axis, `activation(x @ kernel + bias)`.
+
+    Args:
+      units: the output size.
+      activation: an activation name, or None for linear.
+      use_bias: whether to add a bias.
+      kernel_initializer, bias_initializer: names or `Initializer`s.
+      kernel_regularizer, bias_regularizer: names or `L1L2`, or None.
+
+    Example:
+      >>> layer = Dense(4, activation="relu")
+      >>> v = layer.init(sl.random.key(0), jnp.ones((2, 3)))
+      >>> jax.tree.map(jnp.shape, v)
+      {'params': {'bias': (4,), 'kernel': (3, 4)}, 'state': {}}
+      >>> layer.apply(v, jnp.ones((2, 3)))[0].shape
+      (2, 4)
+    """
+
+    units: int
+    activation: str | None = None
+    use_bias: bool = True
+    kernel_initializer: Any = "glorot_uniform"
+    bias_initializer: Any = "zeros"
+    kernel_regularizer: Any = None
+    bias_regularizer: Any = None
+
+    def __post_init__(self):
+        if not isinstance(self.units, int) or self.units < 1:
+            raise ValueError(
+                f"Dense: units must be a positive int, received {self.units!r}."
+            )
+        activations.get(self.activation)
+        _set(
+            self,
+            kernel_regularizer=regularizers.get(self.kernel_regularizer),
+            bias_regularizer=regularizers.get(self.bias_regularizer),
+        )
+
+    def init(self, key, x):
+        k_kernel, k_bias = random.split(key)
+        kernel = initializers.get(self.kernel_initializer)(
+            k_kernel, (x.shape[-1], self.units)
+        )
+        params = {"kernel": kernel}
+        if self.use_bias:
+            params["bias"] = initializers.get(self.bias_initializer)(
+                k_bias, (self.units,)
+            )
+        return {"params": params, "state": {}}
+
+    def apply(self, variables, x, *, training=False, rng=None):
+        p = variables["params"]
+        check_shape(self, "x", x, (..., p["kernel"].shape[0]))
+        y = ops.matmul(x, p["kernel"])
+        if self.use_bias:
+            y = y + p["bias"]
+        return activations.get(self.activation)(y), variables["state"]
+
+
+@register()
+@dataclass(frozen=True)
+class Activation(Layer):
+    """Applies an activation by name.
+
+    Example:
+      >>> Activation("relu").apply({"params": {}, "state": {}}, jnp.array([-1.0, 1.0]))[0]
+      Array([0., 1.], dtype=float32)
+    """
+
+    activation: str
+
+    def __post_init__(self):
+        activations.get(self.activation)
+
+    def apply(self, variables, x, *, training=False, rng=None):
+        return activations.get(self.activation)(x), variables["state"]
+
+
+@register()
+@dataclass(frozen=True)
+class Dropout(Layer):
+    """Zeroes a fraction `rate` of entries when training, scaling the rest up.
+
+    Args:
+      rate: the drop probability, in `[0, 1)`.
+      noise_shape: the mask's shape, `None` entries taken from the input,
+        e.g. `(None, 1, None)` drops whole timesteps' features alike.
+
+    Example:
+      >>> layer, v = Dropout(0.5), {"params": {}, "state": {}}
+      >>> y, _ = layer.apply(v, jnp.ones((2, 4)), training=True, rng=sl.random.key(0))
+      >>> sorted(set(y.ravel().tolist()))
+      [0.0, 2.0]
+    """
+
+    rate: float = 0.5
+    noise_shape: tuple[int | None, ...] | None = None
+
+    def __post_init__(self):
+        if not 0.0 <= self.rate < 1.0:
+            raise ValueError(
+                f"Dropout: rate must be in [0, 1), received {self.rate!r}."
+            )
+        if self.noise_shape is not None:
+            _set(self, noise_shape=tuple(self.noise_shape))
+
+    def apply(self, variables, x, *, training=False, rng=None):
+        if not training or self.rate == 0.0:
+            return x, variables["state"]
+        if rng is None:
+            raise ValueError(
+                f"Dropout {self.default_name!r} needs rng= when training=True. "
+                "Hint: model.apply(variables, x, training=True, rng=sl.random.key(0))."
+            )
+        noise = None
+        if self.noise_shape is not None:
+            noise = tuple(
+                d if n is None else n for d, n in zip(x.shape, self.noise_shape)
+            )
+        return random.dropout(x, self.rate, noise, seed=rng), variables["state"]
+
+
+@register()
+@dataclass(frozen=True)
+class Flatten(Layer):
+    """Flattens every axis but the batch axis.
+
+    Example:
+      >>> Flatten().apply({"params": {}, "state": {}}, jnp.ones((2, 26, 26, 32)))[0].shape
+      (2, 21632)
+    """
+
+    def apply(self, variables, x, *, training=False, rng=None):
+        return ops.reshape(x, (x.shape[0], -1)), variables["state"]
+
+
+@register()
+@dataclass(frozen=True)
+class Reshape(Layer):
+    """Reshapes every example to `target_shape` (the batch axis is kept; -1 is inferred).
+
+    Example:
+      >>> Reshape((4, -1)).apply({"params": {}, "state": {}}, jnp.ones((2, 12)))[0].shape
+      (2, 4, 3)
+    """
+
+    target_shape: tuple[int, ...]
+
+    def __post_init__(self):
+        _set(self, target_shape=tuple(self.target_shape))
+
+    def apply(self, variables, x, *, training=False, rng=None):
+        return ops.reshape(x, (x.shape[0], *self.target_shape)), variables["state"]
+
+
+@register()
+@dataclass(frozen=True)
+class Rescaling(Layer):
+    """`x * scale + offset`, in float32 (e.g. `scale=1/255` for pixels).
+
+    Example:
+      >>> v = {"params": {}, "state": {}}
+      >>> Rescaling(1 / 255).apply(v, jnp.array([0, 255], "uint8"))[0].tolist()
+      [0.0, 1.0]
+    """
+
+    scale: float = 1.0
+    offset: float = 0.0
+
+    def apply(self, variables, x, *, training=False, rng=None):
+        return ops.cast(x, "float32") * self.scale + self.offset, variables["state"]
+
+
+@register()
+@dataclass(frozen=True)
+class Embedding(Layer):
+    """Looks up a learned vector for each integer id in `[0, input_dim)`.
+
+    Ids are not range-checked (values are never read at trace time): an id
+    outside the table gives NaNs, which training then reports as a NaN loss.
+
+    Example:
+      >>> layer = Embedding(100, 8)
+      >>> ids = jnp.array([[1, 2, 3]])
+      >>> layer.apply(layer.init(sl.random.key(0), ids), ids)[0].shape
+      (1, 3, 8)
+    """
+
+    input_dim: int
+    output_dim: int
+    embeddings_initializer: Any = "random_uniform"
+    embeddings_regularizer: Any = None
+
+    def __post_init__(self):
+        _set(self, embeddings_regularizer=regularizers.get(self.embeddings_regularizer))
+
+    def init(self, key, ids):
+        shape = (self.input_dim, self.output_dim)
+        return {
+            "params": {
+                "embeddings": initializers.get(self.embeddings_initializer)(key, shape)
+            },
+            "state": {},
+        }
+
+    def apply(self, variables, ids, *, training=False, rng=None):
+        if standardize_dtype(ids.dtype) not in INT_TYPES:
+            raise DTypeError(
+                f"Embedding {self.default_name!r}, argument 'ids': expected an integer "
+                f"dtype, received {standardize_dtype(ids.dtype)}. Hint: cast the ids, "
+                "e.g. ops.cast(ids, 'int32')."
+            )
+        return ops.take(variables["params"]["embeddings"], ids, axis=0), variables[
+            "state"
+        ]

@@ -1,0 +1,216 @@
+"""The functional model: a DAG of layer calls drawn on `layers.Input` tensors.
+
+`nn.Model(inputs, outputs)` walks the recorded nodes back from `outputs`, in
+an order where every node comes after its parents. Branches, skips, several
+inputs and outputs, shared layers (one set of variables, several calls) and
+nested models all follow from that walk.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+
+from nn import registry
+from nn.layers.base import Layer, Variables
+from nn.models.model import Model
+from nn.models.naming import assign_names
+from nn.symbolic import Node, SymbolicTensor
+from stateless import random
+
+
+def _sorted_nodes(outputs: list[SymbolicTensor]) -> list[Node]:
+    """Every node the outputs depend on, parents before children."""
+    order: list[Node] = []
+    state: dict[int, str] = {}
+
+    def visit(node: Node) -> None:
+        mark = state.get(id(node))
+        if mark == "done":
+            return
+        if mark == "active":
+            raise ValueError("Model: the layer graph has a cycle.")
+        state[id(node)] = "active"
+        for parent in node.parents():
+            visit(parent.node)
+        state[id(node)] = "done"
+        order.append(node)
+
+    for tensor in outputs:
+        visit(tensor.node)
+    return order
+
+
+def _leaves(tree: Any) -> list[SymbolicTensor]:
+    leaves = jax.tree.leaves(tree)
+    bad = [leaf for leaf in leaves if not isinstance(leaf, SymbolicTensor)]
+    if bad or not leaves:
+        raise TypeError(
+            "Model(inputs, outputs): expected symbolic tensors (from layers.Input "
+            f"and layer calls), received {bad[0] if bad else tree!r:.100}."
+        )
+    return leaves
+
+
+@registry.register("Functional")
+class Functional(Model):
+    """A model drawn by calling layers on symbolic tensors; made by `nn.Model(inputs, outputs)`.
+
+    Example:
+      >>> import nn
+      >>> from nn import layers
+      >>> x = layers.Input((8,))
+      >>> h = layers.Dense(16, activation="relu")(x)
+      >>> y = layers.Add()([layers.Dense(16)(h), h])   # a skip connection
+      >>> model = nn.Model(x, layers.Dense(2)(y))
+      >>> variables = model.init(sl.random.key(0))
+      >>> sorted(variables["params"])
+      ['dense', 'dense_1', 'dense_2']
+      >>> model.apply(variables, jnp.ones((4, 8)))[0].shape
+      (4, 2)
+    """
+
+    def __init__(self, inputs: Any, outputs: Any, *, name: str | None = None):
+        super().__init__(name=name)
+        self._inputs, self._outputs = inputs, outputs
+        input_tensors, output_tensors = _leaves(inputs), _leaves(outputs)
+        self._nodes = _sorted_nodes(output_tensors)
+        given = {id(t.node) for t in input_tensors}
+        for node in self._nodes:
+            if not node.parents() and id(node) not in given:
+                raise ValueError(
+                    f"Model: the outputs depend on {node.outputs[0]!r}, which is not "
+                    "among the model's inputs. Hint: pass it in inputs=[...]."
+                )
+        self._names = assign_names((n.layer for n in self._nodes), "Model")
+        self.input_specs = tuple(t.spec() for t in input_tensors)
+
+    def layers_by_name(self) -> dict[str, Layer]:
+        layers = {id(n.layer): n.layer for n in self._nodes}
+        return {self._names[i]: layer for i, layer in layers.items()}
+
+    def _feed(self, inputs: tuple[Any, ...]) -> dict[int, Any]:
+        """`id(input tensor) -> value`, for inputs passed flat or as one structure."""
+        tensors = jax.tree.leaves(self._inputs)
+        if len(inputs) == 1 and not isinstance(self._inputs, SymbolicTensor):
+            inputs = tuple(jax.tree.leaves(inputs[0]))
+        if len(inputs) != len(tensors):
+            raise ValueError(
+                f"{type(self).__name__} {self.default_name!r}: expected "
+                f"{len(tensors)} inputs, received {len(inputs)}."
+            )
+        return {id(t): x for t, x in zip(tensors, inputs)}
+
+    def _run(self, variables, inputs, training, rng, each_layer):
+        """Evaluates the nodes in order; `each_layer(name, layer, v, args, kw)` runs one."""
+        values = self._feed(inputs)
+        state = dict(variables["state"])
+        for i, node in enumerate(self._nodes):
+            name = self._names[id(node.layer)]
+            args = jax.tree.map(
+                lambda t: values[id(t)] if isinstance(t, SymbolicTensor) else t,
+                node.args,
+            )
+            if not node.parents():  # an Input: its value is fed, not computed
+                args = (values[id(node.outputs[0])],)
+            v = {
+                "params": variables["params"].get(name, {}),
+                "state": state.get(name, {}),
+            }
+            kwargs = {"training": training, **node.kwargs}
+            kwargs["rng"] = None if rng is None else random.fold_in(rng, i)
+            out, new = each_layer(name, node.layer, v, args, kwargs)
+            if new:
+                state[name] = new
+            for tensor, value in zip(node.outputs, jax.tree.leaves(out)):
+                values[id(tensor)] = value
+        outputs = jax.tree.map(lambda t: values[id(t)], self._outputs)
+        return outputs, state
+
+    def init(self, key: jax.Array, *inputs: Any) -> Variables:
+        del inputs  # the Input tensors fix every shape
+        variables: Variables = {"params": {}, "state": {}}
+        for i, (name, layer) in enumerate(self.layers_by_name().items()):
+            node = next(n for n in self._nodes if n.layer is layer)
+            specs = jax.tree.map(
+                lambda t: t.spec() if isinstance(t, SymbolicTensor) else t, node.args
+            )
+            v = layer.init(random.fold_in(key, i), *specs)
+            for part in ("params", "state"):
+                if v[part]:
+                    variables[part][name] = v[part]
+        return variables
+
+    def apply(self, variables, *inputs, training=False, rng=None):
+        def run_layer(name, layer, v, args, kwargs):
+            return layer.apply(v, *args, **kwargs)
+
+        return self._run(variables, inputs, training, rng, run_layer)
+
+    def layer_outputs(self, *input_specs):
+        return [(self._names[id(n.layer)], n.layer, n.output_tree) for n in self._nodes]
+
+    def get_config(self) -> dict[str, Any]:
+        index = {id(n): i for i, n in enumerate(self._nodes)}
+
+        def encode(tree):
+            return jax.tree.map(
+                lambda t: (
+                    {"tensor": [index[id(t.node)], t.index]}
+                    if isinstance(t, SymbolicTensor)
+                    else t
+                ),
+                tree,
+            )
+
+        layers = []
+        for name, layer in self.layers_by_name().items():
+            spec = registry.serialize(layer)
+            spec["config"]["name"] = name
+            layers.append(spec)
+        nodes = [
+            {
+                "layer": self._names[id(n.layer)],
+                "args": encode(list(n.args)),
+                "kwargs": n.kwargs,
+            }
+            for n in self._nodes
+        ]
+        return {
+            "name": self.name,
+            "layers": layers,
+            "nodes": nodes,
+            "inputs": encode(self._inputs),
+            "outputs": encode(self._outputs),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects=None) -> Functional:
+        from nn.layers.core import Input, InputLayer
+
+        layers = {}
+        for spec in config["layers"]:
+            layer = registry.deserialize(spec, custom_objects)
+            layers[layer.name] = layer
+        made: list[Any] = []
+
+        def decode(tree):
+            if isinstance(tree, dict) and set(tree) == {"tensor"}:
+                node, index = tree["tensor"]
+                return jax.tree.leaves(made[node])[index]
+            if isinstance(tree, list):
+                return [decode(t) for t in tree]
+            if isinstance(tree, dict):
+                return {k: decode(v) for k, v in tree.items()}
+            return tree
+
+        for node in config["nodes"]:
+            layer = layers[node["layer"]]
+            if isinstance(layer, InputLayer):
+                made.append(Input(layer.shape, layer.dtype, name=layer.name))
+            else:
+                made.append(layer(*decode(node["args"]), **node["kwargs"]))
+        return cls(
+            decode(config["inputs"]), decode(config["outputs"]), name=config["name"]
+        )

@@ -1,0 +1,124 @@
+"""`nn.Sequential`: a plain stack of layers, each feeding the next."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+
+from nn import registry
+from nn.layers.base import Layer, Variables
+from nn.models.model import Model, _as_spec
+from nn.models.naming import assign_names
+from nn.symbolic import SymbolicTensor
+from stateless import random
+
+
+@registry.register()
+class Sequential(Model):
+    """A stack of layers. It may start with `layers.Input(shape)`, which fixes
+    the input shape so that `init(key)` needs no example.
+
+    Layer `i` initializes with `fold_in(key, i)` and, when training, draws its
+    randomness from `fold_in(rng, i)`: two Dropout layers never share a mask.
+
+    Example:
+      >>> import nn
+      >>> from nn import layers
+      >>> model = nn.Sequential([layers.Input((28, 28, 1)),
+      ...                        layers.Conv2D(32, 3, activation="relu"),
+      ...                        layers.Flatten(), layers.Dense(10)])
+      >>> variables = model.init(sl.random.key(0))
+      >>> jax.tree.map(jnp.shape, variables["params"]["conv2d"])
+      {'bias': (32,), 'kernel': (3, 3, 1, 32)}
+      >>> model.apply(variables, jnp.ones((2, 28, 28, 1)))[0].shape
+      (2, 10)
+    """
+
+    def __init__(self, layers: list[Any] = (), *, name: str | None = None):
+        super().__init__(name=name)
+        self.layers: list[Layer] = []
+        for item in layers:
+            self.add(item)
+
+    def add(self, layer: Layer | SymbolicTensor) -> None:
+        """Appends a layer (or, first of all, a `layers.Input`)."""
+        if isinstance(layer, SymbolicTensor):
+            if self.layers or self.input_specs is not None:
+                raise ValueError("Sequential: layers.Input may only come first.")
+            self.input_specs = (layer.spec(),)
+            self._input_shape = layer.shape
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                f"Sequential: expected a layer, received {type(layer).__name__}."
+            )
+        self.layers.append(layer)
+
+    def layers_by_name(self) -> dict[str, Layer]:
+        names = assign_names(self.layers, "Sequential")
+        return {names[id(layer)]: layer for layer in self.layers}
+
+    def _inputs(self, inputs: tuple[Any, ...]) -> tuple[Any, ...]:
+        if inputs:
+            return inputs
+        if self.input_specs is None:
+            raise ValueError(
+                "Sequential.init: no example input and no layers.Input to read "
+                "the shape from. Hint: model.init(key, x) or start with layers.Input."
+            )
+        return self.input_specs
+
+    def init(self, key: jax.Array, *inputs: Any) -> Variables:
+        (x,) = map(_as_spec, self._inputs(inputs))
+        variables: Variables = {"params": {}, "state": {}}
+        for i, (name, layer) in enumerate(self.layers_by_name().items()):
+            v = layer.init(random.fold_in(key, i), x)
+            x = jax.eval_shape(lambda v, x, layer=layer: layer.apply(v, x)[0], v, x)
+            for part in ("params", "state"):
+                if v[part]:
+                    variables[part][name] = v[part]
+        return variables
+
+    def apply(self, variables, x, *, training=False, rng=None):
+        params, state = variables["params"], dict(variables["state"])
+        for i, (name, layer) in enumerate(self.layers_by_name().items()):
+            v = {"params": params.get(name, {}), "state": state.get(name, {})}
+            key = None if rng is None else random.fold_in(rng, i)
+            x, new = layer.apply(v, x, training=training, rng=key)
+            if new:
+                state[name] = new
+        return x, state
+
+    def layer_outputs(self, *input_specs):
+        x, calls = input_specs[0], []
+        variables = jax.eval_shape(self.init, random.key(0), *input_specs)
+        for name, layer in self.layers_by_name().items():
+            v = {
+                "params": variables["params"].get(name, {}),
+                "state": variables["state"].get(name, {}),
+            }
+            x = jax.eval_shape(lambda v, x, layer=layer: layer.apply(v, x)[0], v, x)
+            calls.append((name, layer, x))
+        return calls
+
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"name": self.name, "layers": []}
+        if self.input_specs is not None:
+            config["input_shape"] = list(self._input_shape[1:])
+            config["input_dtype"] = str(self.input_specs[0].dtype)
+        for name, layer in self.layers_by_name().items():
+            spec = registry.serialize(layer)
+            spec["config"]["name"] = name  # keep variable keys stable on reload
+            config["layers"].append(spec)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects=None) -> Sequential:
+        from nn.layers.core import Input
+
+        layers: list[Any] = []
+        if "input_shape" in config:
+            layers.append(Input(tuple(config["input_shape"]), config["input_dtype"]))
+        layers += [registry.deserialize(s, custom_objects) for s in config["layers"]]
+        return cls(layers, name=config.get("name"))

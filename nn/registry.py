@@ -1,0 +1,98 @@
+"""The registry of classes that configs may name.
+
+A config names classes only by registered names, never by module or import
+path, so rebuilding a model from a config can only construct classes that were
+registered on purpose. Built-in layers and models register themselves; user
+classes register with the `register` decorator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T", bound=type)
+
+_REGISTERED: dict[str, type] = {}
+
+
+def register(name: str | None = None) -> Callable[[T], T]:
+    """Registers a class under `name` (default: its class name).
+
+    Raises:
+      ValueError: another class is registered under that name.
+
+    Example:
+      >>> from nn import layers
+      >>> @register("tests>Scale")
+      ... class Scale(layers.Activation):
+      ...     pass
+      >>> lookup("tests>Scale") is Scale
+      True
+    """
+
+    def decorate(cls: T) -> T:
+        key = name or cls.__name__
+        if _REGISTERED.get(key, cls) is not cls:
+            raise ValueError(
+                f"register: {key!r} already names {_REGISTERED[key].__qualname__}; "
+                "pick another name, e.g. register('my_package>MyLayer')."
+            )
+        _REGISTERED[key] = cls
+        cls.registered_name = key
+        return cls
+
+    return decorate
+
+
+def lookup(name: str, custom_objects: dict[str, Any] | None = None) -> type:
+    """The class registered (or passed in `custom_objects`) under `name`.
+
+    Raises:
+      ValueError: nothing is registered under `name`; the message says how to
+        register it.
+    """
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    if name not in _REGISTERED:
+        raise ValueError(
+            f"unknown class name {name!r} in config: it is not registered. Hint: "
+            "decorate the class with @nn.register() or pass it in custom_objects."
+        )
+    return _REGISTERED[name]
+
+
+def serialize(obj: Any) -> dict[str, Any]:
+    """`{"class_name": ..., "config": obj.get_config()}` for a registered object.
+
+    Example:
+      >>> from nn import layers
+      >>> serialize(layers.Dense(3))["class_name"]
+      'Dense'
+    """
+    name = getattr(type(obj), "registered_name", None)
+    if name is None or _REGISTERED.get(name) is not type(obj):
+        raise ValueError(
+            f"serialize: {type(obj).__qualname__} is not registered. "
+            "Hint: decorate it with @nn.register()."
+        )
+    return {"class_name": name, "config": obj.get_config()}
+
+
+def deserialize(
+    spec: dict[str, Any], custom_objects: dict[str, Any] | None = None
+) -> Any:
+    """Rebuilds an object from `serialize`'s output.
+
+    Example:
+      >>> from nn import layers
+      >>> deserialize(serialize(layers.Dense(3))).units
+      3
+    """
+    if not isinstance(spec, dict) or set(spec) != {"class_name", "config"}:
+        raise ValueError(
+            "deserialize: expected {'class_name': str, 'config': dict}, "
+            f"received {spec!r:.200}."
+        )
+    cls = lookup(spec["class_name"], custom_objects)
+    return cls.from_config(spec["config"], custom_objects=custom_objects)

@@ -1,0 +1,108 @@
+"""`check_layer`: the conformance checks every layer test runs.
+
+For one layer and example inputs it checks: init from arrays and from
+`jax.ShapeDtypeStruct`s agree; apply is pure (same inputs, same outputs) and
+jit agrees with eager; `output_spec` and `jax.eval_shape` agree with the real
+outputs; `vmap` over an extra leading axis equals applying slice by slice;
+gradients with respect to the parameters are finite; the config survives a
+JSON round trip and the rebuilt layer computes the same outputs; and a wrong
+input (when given) raises `ShapeError`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import stateless as sl
+from nn import registry
+from stateless.errors import ShapeError
+
+
+def _spec(x):
+    return jax.ShapeDtypeStruct(x.shape, x.dtype)
+
+
+def _is_float(x):
+    return jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)
+
+
+def check_layer(
+    layer,
+    *inputs,
+    expected_shape=None,
+    wrong_input=None,
+    training=False,
+    rtol=1e-5,
+    atol=1e-5,
+):
+    """Runs the conformance checks; returns `(variables, outputs)` for more asserts."""
+    key, rng = sl.random.key(0), sl.random.key(1)
+    variables = layer.init(key, *inputs)
+    chex.assert_trees_all_equal_shapes_and_dtypes(
+        variables, layer.init(key, *map(_spec, inputs))
+    )
+    assert set(variables) == {"params", "state"}
+
+    def run(v, *xs):
+        return layer.apply(v, *xs, training=training, rng=rng)
+
+    out, state = run(variables, *inputs)
+    again, _ = run(variables, *inputs)
+    chex.assert_trees_all_equal(out, again)
+    jitted, jit_state = jax.jit(run)(variables, *inputs)
+    chex.assert_trees_all_close(jitted, out, rtol=rtol, atol=atol)
+    chex.assert_trees_all_equal_structs(state, variables["state"])
+    chex.assert_trees_all_equal_shapes_and_dtypes(jit_state, variables["state"])
+    if expected_shape is not None:
+        assert jax.tree.leaves(out)[0].shape == expected_shape
+
+    chex.assert_trees_all_equal_shapes_and_dtypes(
+        jax.eval_shape(run, variables, *inputs), (out, state)
+    )
+    chex.assert_trees_all_equal_shapes_and_dtypes(
+        layer.output_spec(*map(_spec, inputs), training=training), out
+    )
+
+    stacked = [jnp.stack([x, x]) for x in inputs]
+    mapped, _ = jax.vmap(run, in_axes=(None, *[0] * len(inputs)))(variables, *stacked)
+    chex.assert_trees_all_close(
+        jax.tree.map(lambda y: y[0], mapped), out, rtol=rtol, atol=atol
+    )
+
+    if variables["params"]:
+
+        def loss(params):
+            y, _ = run({"params": params, "state": variables["state"]}, *inputs)
+            return sum(jnp.sum(leaf) for leaf in jax.tree.leaves(y) if _is_float(leaf))
+
+        grads = jax.grad(loss)(variables["params"])
+        chex.assert_tree_all_finite(grads)
+
+    config = json.loads(json.dumps(registry.serialize(layer)))
+    rebuilt = registry.deserialize(config)
+    assert type(rebuilt) is type(layer)
+    assert rebuilt.get_config() == layer.get_config()
+    chex.assert_trees_all_close(
+        rebuilt.apply(variables, *inputs, training=training, rng=rng)[0], out
+    )
+
+    if wrong_input is not None:
+        with pytest.raises(ShapeError, match=type(layer).__name__):
+            layer.apply(variables, wrong_input, training=training, rng=rng)
+    np.testing.assert_equal(
+        bool(
+            all(
+                np.isfinite(leaf).all()
+                for leaf in jax.tree.leaves(out)
+                if _is_float(leaf)
+            )
+        ),
+        True,
+    )
+    return variables, out

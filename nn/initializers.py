@@ -1,7 +1,8 @@
-"""Initializers by name or object: `(key, shape, dtype) -> array`, from `jax.nn.initializers`.
+"""Initializers by name or object: `(key, shape, dtype) -> array`.
 
-Named ones follow Keras (`"glorot_uniform"`, `"he_normal"`, `"lecun_normal"`,
-`"orthogonal"`, `"zeros"`, `"ones"`...). Fans are read as Keras reads kernels:
+They are `jax.nn.initializers` underneath. Named ones follow Keras
+(`"glorot_uniform"`, `"he_normal"`, `"lecun_normal"`, `"orthogonal"`, `"zeros"`,
+`"ones"`...). Fans are read as Keras reads kernels:
 the last axis is the output, the one before it the input, and any leading
 (spatial) axes multiply both.
 """

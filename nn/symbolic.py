@@ -18,7 +18,7 @@ from stateless.dtypes import standardize_dtype
 
 
 class SymbolicTensor:
-    """A placeholder for a batch of values: a shape with a `None` batch axis and a dtype.
+    """A placeholder for a batch of values: a shape (batch axis `None`) and a dtype.
 
     Example:
       >>> from nn import layers

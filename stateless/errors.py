@@ -66,6 +66,17 @@ class ScopeError(ValueError):
     """
 
 
+class VariablesError(ValueError):
+    """Variables whose keys or shapes do not match the model they are applied to.
+
+    Example of code that raises it::
+
+        model_a.apply(model_b.init(key), x)
+        # VariablesError: Sequential 'sequential': the variables do not match ...
+        #   missing: params/dense_2/kernel (16, 10) ...
+    """
+
+
 def owner_name(owner: Any) -> str:
     """Names whoever raises: an op name as given, or a layer as `Class 'name'`."""
     if isinstance(owner, str):

@@ -76,7 +76,7 @@ class Layer(ABC):
     name: str | None = field(default=None, kw_only=True)
 
     def init(self, key: jax.Array, *inputs: Any) -> Variables:
-        """Creates the variables for inputs like `inputs` (parameter-free by default)."""
+        """Creates the variables for inputs like these (none by default)."""
         del key, inputs
         return {"params": {}, "state": {}}
 

@@ -1,4 +1,5 @@
-"""Core layers: Input, Dense, Activation, Dropout, Flatten, Reshape, Rescaling, Embedding."""
+"""Core layers: Input, Dense, Activation, Dropout, Flatten, Reshape, Rescaling,
+Embedding."""
 
 from __future__ import annotations
 
@@ -122,8 +123,9 @@ class Activation(Layer):
     """Applies an activation by name.
 
     Example:
-      >>> Activation("relu").apply({"params": {}, "state": {}}, jnp.array([-1.0, 1.0]))[0]
-      Array([0., 1.], dtype=float32)
+      >>> v = {"params": {}, "state": {}}
+      >>> Activation("relu").apply(v, jnp.array([-1.0, 1.0]))[0].tolist()
+      [0.0, 1.0]
     """
 
     activation: str
@@ -185,7 +187,8 @@ class Flatten(Layer):
     """Flattens every axis but the batch axis.
 
     Example:
-      >>> Flatten().apply({"params": {}, "state": {}}, jnp.ones((2, 26, 26, 32)))[0].shape
+      >>> v = {"params": {}, "state": {}}
+      >>> Flatten().apply(v, jnp.ones((2, 26, 26, 32)))[0].shape
       (2, 21632)
     """
 
@@ -196,10 +199,11 @@ class Flatten(Layer):
 @register()
 @dataclass(frozen=True)
 class Reshape(Layer):
-    """Reshapes every example to `target_shape` (the batch axis is kept; -1 is inferred).
+    """Reshapes each example to `target_shape` (batch axis kept; -1 is inferred).
 
     Example:
-      >>> Reshape((4, -1)).apply({"params": {}, "state": {}}, jnp.ones((2, 12)))[0].shape
+      >>> v = {"params": {}, "state": {}}
+      >>> Reshape((4, -1)).apply(v, jnp.ones((2, 12)))[0].shape
       (2, 4, 3)
     """
 

@@ -16,6 +16,7 @@ from nn import registry
 from nn.layers.base import Layer, Variables
 from nn.models.model import Model
 from nn.models.naming import assign_names
+from nn.models.variables_check import check_variables
 from nn.symbolic import Node, SymbolicTensor
 from stateless import random
 
@@ -55,7 +56,7 @@ def _leaves(tree: Any) -> list[SymbolicTensor]:
 
 @registry.register("Functional")
 class Functional(Model):
-    """A model drawn by calling layers on symbolic tensors; made by `nn.Model(inputs, outputs)`.
+    """A model drawn by calling layers on symbolic tensors: `nn.Model(inputs, outputs)`.
 
     Example:
       >>> import nn
@@ -103,7 +104,8 @@ class Functional(Model):
         return {id(t): x for t, x in zip(tensors, inputs)}
 
     def _run(self, variables, inputs, training, rng, each_layer):
-        """Evaluates the nodes in order; `each_layer(name, layer, v, args, kw)` runs one."""
+        """Evaluates the nodes in order; `each_layer(name, layer, v, args, kw)` runs
+        one."""
         values = self._feed(inputs)
         state = dict(variables["state"])
         for i, node in enumerate(self._nodes):
@@ -143,6 +145,8 @@ class Functional(Model):
         return variables
 
     def apply(self, variables, *inputs, training=False, rng=None):
+        check_variables(self, variables, inputs)
+
         def run_layer(name, layer, v, args, kwargs):
             return layer.apply(v, *args, **kwargs)
 

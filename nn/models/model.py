@@ -24,6 +24,7 @@ from nn.layer_scope import LayerScope
 from nn.layers.base import Layer, Variables
 from nn.models.naming import assign_names
 from nn.models.summary import summary_table
+from nn.models.variables_check import check_variables
 from nn.symbolic import is_symbolic
 from stateless import random
 from stateless.scope import current_scope
@@ -55,8 +56,8 @@ class Model(Layer):
       ...         return {"units": self.units, "name": self.name}
       >>> model = MLP()
       >>> variables = model.init(sl.random.key(0), jnp.ones((2, 8)))
-      >>> jax.tree.map(jnp.shape, variables["params"])
-      {'dense': {'bias': (16,), 'kernel': (8, 16)}, 'dense_1': {'bias': (10,), 'kernel': (16, 10)}}
+      >>> jax.tree.map(jnp.shape, variables["params"]["dense_1"])
+      {'bias': (10,), 'kernel': (16, 10)}
       >>> model.apply(variables, jnp.ones((2, 8)))[0].shape
       (2, 10)
     """
@@ -156,6 +157,7 @@ class Model(Layer):
         rng: Any = None,
     ) -> tuple[Any, dict[str, Any]]:
         """Runs `call` against explicit variables; returns `(outputs, new_state)`."""
+        check_variables(self, variables, inputs)
         names = {id(v): k for k, v in self.layers_by_name().items()}
         scope = LayerScope(variables, names, training=training, rng=rng, owner=self)
         outputs = self._run_call(scope, inputs, training)

@@ -10,6 +10,7 @@ from nn import registry
 from nn.layers.base import Layer, Variables
 from nn.models.model import Model, _as_spec
 from nn.models.naming import assign_names
+from nn.models.variables_check import check_variables
 from nn.symbolic import SymbolicTensor
 from stateless import random
 
@@ -81,6 +82,7 @@ class Sequential(Model):
         return variables
 
     def apply(self, variables, x, *, training=False, rng=None):
+        check_variables(self, variables, (x,))
         params, state = variables["params"], dict(variables["state"])
         for i, (name, layer) in enumerate(self.layers_by_name().items()):
             v = {"params": params.get(name, {}), "state": state.get(name, {})}

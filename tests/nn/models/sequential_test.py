@@ -1,0 +1,70 @@
+"""Sequential: init with or without an Input, the stateful shell, config round trip."""
+
+import json
+
+import chex
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import nn
+import stateless as sl
+from nn import layers
+
+
+def test_init_from_an_example_when_there_is_no_input():
+    model = nn.Sequential([layers.Dense(4), layers.Dense(2)])
+    with pytest.raises(ValueError, match="no example input and no layers.Input"):
+        model.init(sl.random.key(0))
+    v = model.init(sl.random.key(0), jnp.ones((3, 5)))
+    assert v["params"]["dense"]["kernel"].shape == (5, 4)
+
+
+def test_same_key_same_variables_other_key_other_variables():
+    model = nn.Sequential([layers.Input((4,)), layers.Dense(4), layers.Dense(4)])
+    a, b = model.init(sl.random.key(0)), model.init(sl.random.key(0))
+    chex.assert_trees_all_equal(a, b)
+    assert not np.allclose(
+        a["params"]["dense"]["kernel"], a["params"]["dense_1"]["kernel"]
+    )
+    assert not np.allclose(
+        model.init(sl.random.key(1))["params"]["dense"]["kernel"],
+        a["params"]["dense"]["kernel"],
+    )
+
+
+def test_build_holds_variables_and_call_uses_them():
+    model = nn.Sequential([layers.Dense(3), layers.BatchNormalization()])
+    with pytest.raises(ValueError, match="holds no variables yet"):
+        model(jnp.ones((2, 4)))
+    model.build((None, 4), seed=0)
+    y = model(jnp.ones((2, 4)))
+    chex.assert_trees_all_close(y, model.apply(model.variables, jnp.ones((2, 4)))[0])
+    before = model.variables["state"]["batch_normalization"]["moving_mean"]
+    model(jnp.arange(8.0).reshape(2, 4), training=True)  # the shell keeps new state
+    after = model.variables["state"]["batch_normalization"]["moving_mean"]
+    assert not np.allclose(before, after)
+
+
+def test_config_round_trip_keeps_names_and_input():
+    model = nn.Sequential(
+        [layers.Input((4,)), layers.Dense(3, name="hidden"), layers.Dense(2)]
+    )
+    config = json.loads(json.dumps(nn.serialize(model)))
+    rebuilt = nn.deserialize(config)
+    v = model.init(sl.random.key(0))
+    chex.assert_trees_all_equal(rebuilt.init(sl.random.key(0)), v)
+    chex.assert_trees_all_close(
+        rebuilt.apply(v, jnp.ones((2, 4)))[0], model.apply(v, jnp.ones((2, 4)))[0]
+    )
+
+
+def test_duplicate_explicit_names_are_refused():
+    model = nn.Sequential([layers.Dense(3, name="d"), layers.Dense(3, name="d")])
+    with pytest.raises(ValueError, match="two layers are named 'd'"):
+        model.init(sl.random.key(0), jnp.ones((1, 3)))
+
+
+def test_automatic_names_avoid_explicit_ones():
+    model = nn.Sequential([layers.Dense(3), layers.Dense(3, name="dense")])
+    assert list(model.layers_by_name()) == ["dense_1", "dense"]

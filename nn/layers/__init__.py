@@ -8,7 +8,10 @@ Example:
   (2, 3)
 """
 
+from nn.layers.attention import MultiHeadAttention as MultiHeadAttention
 from nn.layers.base import Layer as Layer
+from nn.layers.convolution import Conv1D as Conv1D
+from nn.layers.convolution import Conv2D as Conv2D
 from nn.layers.core import Activation as Activation
 from nn.layers.core import Dense as Dense
 from nn.layers.core import Dropout as Dropout
@@ -20,3 +23,10 @@ from nn.layers.core import Rescaling as Rescaling
 from nn.layers.core import Reshape as Reshape
 from nn.layers.merging import Add as Add
 from nn.layers.merging import Concatenate as Concatenate
+from nn.layers.normalization import BatchNormalization as BatchNormalization
+from nn.layers.normalization import LayerNormalization as LayerNormalization
+from nn.layers.pooling import AveragePooling2D as AveragePooling2D
+from nn.layers.pooling import GlobalAveragePooling2D as GlobalAveragePooling2D
+from nn.layers.pooling import MaxPooling2D as MaxPooling2D
+from nn.layers.recurrent import GRU as GRU
+from nn.layers.recurrent import LSTM as LSTM

@@ -58,12 +58,13 @@ class Node:
 
     layer: Any
     args: tuple[Any, ...]  # pytrees whose leaves may be SymbolicTensors
-    kwargs: dict[str, Any]
+    kwargs: dict[str, Any]  # likewise (masks, initial states...)
     outputs: list[SymbolicTensor] = field(default_factory=list)
     output_tree: Any = None  # the outputs' structure, leaves replaced by tensors
 
     def parents(self) -> list[SymbolicTensor]:
-        return [t for t in jax.tree.leaves(self.args) if isinstance(t, SymbolicTensor)]
+        leaves = jax.tree.leaves((self.args, self.kwargs))
+        return [t for t in leaves if isinstance(t, SymbolicTensor)]
 
 
 def is_symbolic(tree: Any) -> bool:
@@ -77,8 +78,8 @@ def call_symbolic(layer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
     def to_spec(leaf):
         return leaf.spec() if isinstance(leaf, SymbolicTensor) else leaf
 
-    specs = jax.tree.map(to_spec, args)
-    out_specs = layer.output_spec(*specs, **kwargs)
+    specs, kw_specs = jax.tree.map(to_spec, (args, kwargs))
+    out_specs = layer.output_spec(*specs, **kw_specs)
     node = Node(layer, args, kwargs)
     leaves, treedef = jax.tree.flatten(out_specs)
     for i, spec in enumerate(leaves):

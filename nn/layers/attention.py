@@ -13,19 +13,11 @@ from typing import Any
 import jax
 import numpy as np
 
-from nn import initializers, regularizers
-from nn.layers.base import Layer
-from nn.layers.core import _set
+from nn import initializers
+from nn.layers.base import Layer, check_positive_int, set_fields
 from nn.registry import register
 from stateless import ops, random
 from stateless.errors import ShapeError, check_shape, owner_name
-
-
-def _positive_int(layer: Layer, arg: str, value: Any) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(
-            f"{type(layer).__name__}: {arg} must be a positive int, received {value!r}."
-        )
 
 
 def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
@@ -85,10 +77,11 @@ class MultiHeadAttention(Layer):
     bias_regularizer: Any = None
 
     def __post_init__(self):
-        _positive_int(self, "num_heads", self.num_heads)
-        _positive_int(self, "key_dim", self.key_dim)
+        super().__post_init__()
         value_dim = self.key_dim if self.value_dim is None else self.value_dim
-        _positive_int(self, "value_dim", value_dim)
+        check_positive_int(
+            self, num_heads=self.num_heads, key_dim=self.key_dim, value_dim=value_dim
+        )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(
                 "MultiHeadAttention: dropout must be in [0, 1), "
@@ -97,13 +90,7 @@ class MultiHeadAttention(Layer):
         output_shape = self.output_shape
         if isinstance(output_shape, list | tuple):
             output_shape = tuple(output_shape)
-        _set(
-            self,
-            value_dim=value_dim,
-            output_shape=output_shape,
-            kernel_regularizer=regularizers.get(self.kernel_regularizer),
-            bias_regularizer=regularizers.get(self.bias_regularizer),
-        )
+        set_fields(self, value_dim=value_dim, output_shape=output_shape)
 
     def init(self, key, query, value, key_input=None):
         """Creates the four projections for inputs like `query`, `value`, `key`.
@@ -249,15 +236,3 @@ class MultiHeadAttention(Layer):
                 "layer.apply(variables, q, v, training=True, rng=sl.random.key(0))."
             )
         return random.dropout(probs, self.dropout, seed=rng)
-
-    def penalty(self, params: dict[str, Any]) -> Any:
-        """The regularizers' penalties, summed over the four projections."""
-        total = 0.0
-        for projection in params.values():
-            for regularizer, name in (
-                (self.kernel_regularizer, "kernel"),
-                (self.bias_regularizer, "bias"),
-            ):
-                if regularizer is not None and name in projection:
-                    total = total + regularizer(projection[name])
-        return total

@@ -23,10 +23,10 @@ from typing import Any
 
 import jax
 
-from nn import registry, symbolic
+from nn import activations, registry, regularizers, symbolic
 from nn.layer_scope import LayerScope
 from stateless import random
-from stateless.scope import current_scope
+from stateless.scope import current_scope, flatten_paths
 
 Variables = dict[str, Any]
 
@@ -41,6 +41,26 @@ def snake_case(name: str) -> str:
     name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
     name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name)
     return name.lower()
+
+
+def set_fields(layer: Any, **values: Any) -> None:
+    """Normalizes fields of a frozen layer, from its `__post_init__`."""
+    for name, value in values.items():
+        object.__setattr__(layer, name, value)
+
+
+def check_positive_int(layer: Any, **values: Any) -> None:
+    """Raises a `ValueError` naming the layer and argument unless each is >= 1."""
+    for arg, value in values.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(
+                f"{type(layer).__name__}: {arg} must be a positive int, "
+                f"received {value!r}."
+            )
+
+
+def _holds_arrays(tree: Any) -> bool:
+    return any(hasattr(leaf, "shape") for leaf in jax.tree.leaves(tree))
 
 
 def _to_config(value: Any) -> Any:
@@ -75,6 +95,18 @@ class Layer(ABC):
 
     name: str | None = field(default=None, kw_only=True)
 
+    def __post_init__(self):
+        """Resolves `*_regularizer` fields and checks `*activation` names.
+
+        Subclasses with a `__post_init__` of their own call this one first.
+        """
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name.endswith("_regularizer"):
+                set_fields(self, **{f.name: regularizers.get(value)})
+            elif f.name.endswith("activation"):
+                activations.get(value)
+
     def init(self, key: jax.Array, *inputs: Any) -> Variables:
         """Creates the variables for inputs like these (none by default)."""
         del key, inputs
@@ -104,22 +136,42 @@ class Layer(ABC):
           ShapeDtypeStruct(shape=(2, 4), dtype=float32)
         """
 
-        def run(key, *xs):
-            outputs, _ = self.apply(self.init(key, *xs), *xs, rng=key, **kwargs)
-            return outputs
+        arrays = {k: v for k, v in kwargs.items() if _holds_arrays(v)}
+        static = {k: v for k, v in kwargs.items() if k not in arrays}
 
-        return jax.eval_shape(run, random.key(0), *inputs)
+        def run(key, xs, kw):
+            variables = self.init(key, *xs)
+            return self.apply(variables, *xs, rng=key, **static, **kw)[0]
+
+        return jax.eval_shape(run, random.key(0), inputs, arrays)
+
+    def param_regularizers(self) -> dict[str, Any]:
+        """Which regularizer penalizes the parameters of which name.
+
+        By default a field `<name>_regularizer` penalizes every parameter
+        called `<name>`, at any depth of `params`.
+        """
+        return {
+            f.name.removesuffix("_regularizer"): getattr(self, f.name)
+            for f in fields(self)
+            if f.name.endswith("_regularizer") and getattr(self, f.name) is not None
+        }
 
     def penalty(self, params: dict[str, Any]) -> Any:
         """The sum of this layer's regularizer penalties on `params` (0.0 if none).
 
-        A field `<param>_regularizer` penalizes the parameter `<param>`.
+        Example:
+          >>> from nn import layers
+          >>> layer = layers.Dense(2, kernel_regularizer="l2", use_bias=False)
+          >>> round(float(layer.penalty({"kernel": jnp.ones((3, 2))})), 6)
+          0.06
         """
+        by_name = self.param_regularizers()
         total = 0.0
-        for f in fields(self):
-            regularizer = getattr(self, f.name)
-            if f.name.endswith("_regularizer") and regularizer is not None:
-                total = total + regularizer(params[f.name.removesuffix("_regularizer")])
+        for path, value in flatten_paths(params).items():
+            regularizer = by_name.get(path.rsplit("/", 1)[-1])
+            if regularizer is not None:
+                total = total + regularizer(value)
         return total
 
     def get_config(self) -> dict[str, Any]:

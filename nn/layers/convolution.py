@@ -8,50 +8,15 @@ always `(*kernel_size, in_channels // groups, filters)`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from nn import activations, initializers, regularizers
-from nn.layers.base import Layer
-from nn.layers.core import _set
+from nn import activations, initializers
+from nn.layers.base import Layer, check_positive_int, set_fields
 from nn.registry import register
 from stateless import ops, random
 from stateless.errors import ShapeError, check_shape, owner_name
-
-_DATA_FORMATS = ("channels_last", "channels_first")
-_PADDINGS = ("valid", "same")
-
-
-def _spatial_tuple(
-    layer: Layer, arg: str, value: int | Sequence[int], rank: int
-) -> tuple[int, ...]:
-    """`value` as one positive int per spatial axis (an int is repeated)."""
-    values = (value,) * rank if isinstance(value, int) else tuple(value)
-    if len(values) != rank or not all(isinstance(v, int) and v > 0 for v in values):
-        raise ValueError(
-            f"{type(layer).__name__}: {arg} must be a positive int or {rank} "
-            f"positive ints, received {value!r}."
-        )
-    return values
-
-
-def _check_data_format(layer: Layer, data_format: str) -> None:
-    if data_format not in _DATA_FORMATS:
-        raise ValueError(
-            f"{type(layer).__name__}: data_format must be one of "
-            f"{', '.join(_DATA_FORMATS)}, received {data_format!r}."
-        )
-
-
-def _padding(layer: Layer, padding: str) -> str:
-    """`padding` in lower case, checked to be one the window ops take."""
-    if not isinstance(padding, str) or padding.lower() not in _PADDINGS:
-        raise ValueError(
-            f"{type(layer).__name__}: padding must be one of {', '.join(_PADDINGS)}, "
-            f"received {padding!r}."
-        )
-    return padding.lower()
+from stateless.window_args import check_data_format, check_padding, spatial_tuple
 
 
 @dataclass(frozen=True)
@@ -75,30 +40,21 @@ class _Conv(Layer):
     bias_regularizer: Any = None
 
     def __post_init__(self):
-        kind = type(self).__name__
-        for arg in ("filters", "groups"):
-            value = getattr(self, arg)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"{kind}: {arg} must be a positive int, received {value!r}."
-                )
+        super().__post_init__()
+        check_positive_int(self, filters=self.filters, groups=self.groups)
         if self.filters % self.groups:
             raise ValueError(
-                f"{kind}: filters ({self.filters}) must be a multiple of groups "
-                f"({self.groups})."
+                f"{type(self).__name__}: filters ({self.filters}) must be a multiple "
+                f"of groups ({self.groups})."
             )
-        _check_data_format(self, self.data_format)
-        activations.get(self.activation)
-        spatial = {
-            arg: _spatial_tuple(self, arg, getattr(self, arg), self.rank)
-            for arg in ("kernel_size", "strides", "dilation_rate")
-        }
-        _set(
+        check_data_format(self, self.data_format)
+        set_fields(
             self,
-            **spatial,
-            padding=_padding(self, self.padding),
-            kernel_regularizer=regularizers.get(self.kernel_regularizer),
-            bias_regularizer=regularizers.get(self.bias_regularizer),
+            padding=check_padding(self, self.padding),
+            **{
+                arg: spatial_tuple(self, arg, getattr(self, arg), self.rank)
+                for arg in ("kernel_size", "strides", "dilation_rate")
+            },
         )
 
     def _input_shape(self, channels: int | None) -> tuple[int | None, ...]:

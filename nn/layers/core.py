@@ -6,19 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from nn import activations, initializers, regularizers
-from nn.layers.base import Layer
+from nn import activations, initializers
+from nn.layers.base import Layer, check_positive_int, set_fields
 from nn.registry import register
 from nn.symbolic import Node, SymbolicTensor
 from stateless import ops, random
 from stateless.dtypes import INT_TYPES, standardize_dtype
 from stateless.errors import DTypeError, check_shape
-
-
-def _set(layer: Layer, **values: Any) -> None:
-    """Normalizes fields of a frozen layer in `__post_init__`."""
-    for name, value in values.items():
-        object.__setattr__(layer, name, value)
 
 
 @register()
@@ -30,7 +24,8 @@ class InputLayer(Layer):
     dtype: str = "float32"
 
     def __post_init__(self):
-        _set(self, shape=tuple(self.shape), dtype=standardize_dtype(self.dtype))
+        super().__post_init__()
+        set_fields(self, shape=tuple(self.shape), dtype=standardize_dtype(self.dtype))
 
     def apply(self, variables, x, *, training=False, rng=None):
         check_shape(self, "x", x, (None, *self.shape))
@@ -85,16 +80,8 @@ class Dense(Layer):
     bias_regularizer: Any = None
 
     def __post_init__(self):
-        if not isinstance(self.units, int) or self.units < 1:
-            raise ValueError(
-                f"Dense: units must be a positive int, received {self.units!r}."
-            )
-        activations.get(self.activation)
-        _set(
-            self,
-            kernel_regularizer=regularizers.get(self.kernel_regularizer),
-            bias_regularizer=regularizers.get(self.bias_regularizer),
-        )
+        super().__post_init__()
+        check_positive_int(self, units=self.units)
 
     def init(self, key, x):
         k_kernel, k_bias = random.split(key)
@@ -130,9 +117,6 @@ class Activation(Layer):
 
     activation: str
 
-    def __post_init__(self):
-        activations.get(self.activation)
-
     def apply(self, variables, x, *, training=False, rng=None):
         return activations.get(self.activation)(x), variables["state"]
 
@@ -158,12 +142,13 @@ class Dropout(Layer):
     noise_shape: tuple[int | None, ...] | None = None
 
     def __post_init__(self):
+        super().__post_init__()
         if not 0.0 <= self.rate < 1.0:
             raise ValueError(
                 f"Dropout: rate must be in [0, 1), received {self.rate!r}."
             )
         if self.noise_shape is not None:
-            _set(self, noise_shape=tuple(self.noise_shape))
+            set_fields(self, noise_shape=tuple(self.noise_shape))
 
     def apply(self, variables, x, *, training=False, rng=None):
         if not training or self.rate == 0.0:
@@ -210,7 +195,8 @@ class Reshape(Layer):
     target_shape: tuple[int, ...]
 
     def __post_init__(self):
-        _set(self, target_shape=tuple(self.target_shape))
+        super().__post_init__()
+        set_fields(self, target_shape=tuple(self.target_shape))
 
     def apply(self, variables, x, *, training=False, rng=None):
         return ops.reshape(x, (x.shape[0], *self.target_shape)), variables["state"]
@@ -255,7 +241,8 @@ class Embedding(Layer):
     embeddings_regularizer: Any = None
 
     def __post_init__(self):
-        _set(self, embeddings_regularizer=regularizers.get(self.embeddings_regularizer))
+        super().__post_init__()
+        check_positive_int(self, input_dim=self.input_dim, output_dim=self.output_dim)
 
     def init(self, key, ids):
         shape = (self.input_dim, self.output_dim)

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nn import initializers
-from nn.layers.base import Layer
-from nn.layers.core import _set
+from nn.layers.base import Layer, set_fields
 from nn.registry import register
 from stateless import ops, random
 from stateless.errors import ShapeError, check_shape, owner_name
@@ -134,6 +133,7 @@ class BatchNormalization(Layer):
     moving_variance_initializer: Any = "ones"
 
     def __post_init__(self):
+        super().__post_init__()
         if not isinstance(self.axis, int):
             raise ValueError(
                 f"BatchNormalization: axis must be an int, received {self.axis!r}."
@@ -213,6 +213,7 @@ class LayerNormalization(Layer):
     gamma_initializer: Any = "ones"
 
     def __post_init__(self):
+        super().__post_init__()
         axes = (self.axis,) if isinstance(self.axis, int) else tuple(self.axis)
         if not axes or not all(isinstance(a, int) for a in axes):
             raise ValueError(
@@ -220,7 +221,7 @@ class LayerNormalization(Layer):
                 f"received {self.axis!r}."
             )
         if not isinstance(self.axis, int):
-            _set(self, axis=axes)
+            set_fields(self, axis=axes)
 
     def init(self, key, x):
         shape = tuple(x.shape[a] for a in _axes(self, x, self.axis))

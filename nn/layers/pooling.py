@@ -11,12 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from nn.layers.base import Layer
-from nn.layers.convolution import _check_data_format, _padding, _spatial_tuple
-from nn.layers.core import _set
+from nn.layers.base import Layer, set_fields
 from nn.registry import register
 from stateless import ops
 from stateless.errors import check_shape
+from stateless.window_args import check_data_format, check_padding, spatial_tuple
 
 _IMAGE_HINT = (
     "pooling takes batches of images, (batch, height, width, channels), or "
@@ -36,14 +35,15 @@ class _Pooling2D(Layer):
     data_format: str = "channels_last"
 
     def __post_init__(self):
-        _check_data_format(self, self.data_format)
-        pool_size = _spatial_tuple(self, "pool_size", self.pool_size, 2)
+        super().__post_init__()
+        check_data_format(self, self.data_format)
+        pool_size = spatial_tuple(self, "pool_size", self.pool_size, 2)
         strides = self.strides if self.strides is not None else pool_size
-        _set(
+        set_fields(
             self,
             pool_size=pool_size,
-            strides=_spatial_tuple(self, "strides", strides, 2),
-            padding=_padding(self, self.padding),
+            strides=spatial_tuple(self, "strides", strides, 2),
+            padding=check_padding(self, self.padding),
         )
 
     def apply(self, variables, x, *, training=False, rng=None):
@@ -124,7 +124,8 @@ class GlobalAveragePooling2D(Layer):
     keepdims: bool = False
 
     def __post_init__(self):
-        _check_data_format(self, self.data_format)
+        super().__post_init__()
+        check_data_format(self, self.data_format)
 
     def apply(self, variables, x, *, training=False, rng=None):
         check_shape(self, "x", x, (None, None, None, None), _IMAGE_HINT)

@@ -11,9 +11,8 @@ from typing import Any, ClassVar
 
 import jax
 
-from nn import activations, initializers, regularizers
-from nn.layers.base import Layer
-from nn.layers.core import _set
+from nn import activations, initializers
+from nn.layers.base import Layer, check_positive_int
 from nn.registry import register
 from stateless import ops, random
 from stateless.errors import check_shape
@@ -46,19 +45,8 @@ class _RNN(Layer):
     _num_states: ClassVar[int]
 
     def __post_init__(self):
-        if not isinstance(self.units, int) or self.units < 1:
-            raise ValueError(
-                f"{type(self).__name__}: units must be a positive int, "
-                f"received {self.units!r}."
-            )
-        activations.get(self.activation)
-        activations.get(self.recurrent_activation)
-        _set(
-            self,
-            kernel_regularizer=regularizers.get(self.kernel_regularizer),
-            recurrent_regularizer=regularizers.get(self.recurrent_regularizer),
-            bias_regularizer=regularizers.get(self.bias_regularizer),
-        )
+        super().__post_init__()
+        check_positive_int(self, units=self.units)
 
     def init(self, key, x):
         k_kernel, k_recurrent, k_bias = random.split(key, 3)
@@ -144,17 +132,12 @@ class _RNN(Layer):
             check_shape(self, "initial_state", state, (batch, self.units))
         return tuple(ops.cast(state, dtype) for state in initial_state)
 
-    def penalty(self, params: dict[str, Any]) -> Any:
-        """The penalties on `kernel`, `recurrent_kernel` and `bias`, summed."""
-        total = 0.0
-        for regularizer, name in (
-            (self.kernel_regularizer, "kernel"),
-            (self.recurrent_regularizer, "recurrent_kernel"),
-            (self.bias_regularizer, "bias"),
-        ):
-            if regularizer is not None and name in params:
-                total = total + regularizer(params[name])
-        return total
+    def param_regularizers(self) -> dict[str, Any]:
+        """`recurrent_regularizer` penalizes `recurrent_kernel` (Keras's names)."""
+        by_name = super().param_regularizers()
+        if "recurrent" in by_name:
+            by_name["recurrent_kernel"] = by_name.pop("recurrent")
+        return by_name
 
     @abstractmethod
     def _bias(self, key):

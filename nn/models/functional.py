@@ -103,33 +103,6 @@ class Functional(Model):
             )
         return {id(t): x for t, x in zip(tensors, inputs)}
 
-    def _run(self, variables, inputs, training, rng, each_layer):
-        """Evaluates the nodes in order; `each_layer(name, layer, v, args, kw)` runs
-        one."""
-        values = self._feed(inputs)
-        state = dict(variables["state"])
-        for i, node in enumerate(self._nodes):
-            name = self._names[id(node.layer)]
-            args = jax.tree.map(
-                lambda t: values[id(t)] if isinstance(t, SymbolicTensor) else t,
-                node.args,
-            )
-            if not node.parents():  # an Input: its value is fed, not computed
-                args = (values[id(node.outputs[0])],)
-            v = {
-                "params": variables["params"].get(name, {}),
-                "state": state.get(name, {}),
-            }
-            kwargs = {"training": training, **node.kwargs}
-            kwargs["rng"] = None if rng is None else random.fold_in(rng, i)
-            out, new = each_layer(name, node.layer, v, args, kwargs)
-            if new:
-                state[name] = new
-            for tensor, value in zip(node.outputs, jax.tree.leaves(out)):
-                values[id(tensor)] = value
-        outputs = jax.tree.map(lambda t: values[id(t)], self._outputs)
-        return outputs, state
-
     def init(self, key: jax.Array, *inputs: Any) -> Variables:
         del inputs  # the Input tensors fix every shape
         variables: Variables = {"params": {}, "state": {}}
@@ -146,11 +119,28 @@ class Functional(Model):
 
     def apply(self, variables, *inputs, training=False, rng=None):
         check_variables(self, variables, inputs)
-
-        def run_layer(name, layer, v, args, kwargs):
-            return layer.apply(v, *args, **kwargs)
-
-        return self._run(variables, inputs, training, rng, run_layer)
+        values = self._feed(inputs)  # id(symbolic tensor) -> its value
+        state = dict(variables["state"])
+        for i, node in enumerate(self._nodes):
+            name = self._names[id(node.layer)]
+            args, kwargs = jax.tree.map(
+                lambda t: values[id(t)] if isinstance(t, SymbolicTensor) else t,
+                (node.args, node.kwargs),
+            )
+            if not node.parents():  # an Input: its value is fed, not computed
+                args = (values[id(node.outputs[0])],)
+            v = {
+                "params": variables["params"].get(name, {}),
+                "state": state.get(name, {}),
+            }
+            kwargs = {"training": training, **kwargs}
+            kwargs["rng"] = None if rng is None else random.fold_in(rng, i)
+            out, new = node.layer.apply(v, *args, **kwargs)
+            if new:
+                state[name] = new
+            for tensor, value in zip(node.outputs, jax.tree.leaves(out)):
+                values[id(tensor)] = value
+        return jax.tree.map(lambda t: values[id(t)], self._outputs), state
 
     def layer_outputs(self, *input_specs):
         return [(self._names[id(n.layer)], n.layer, n.output_tree) for n in self._nodes]
@@ -177,7 +167,7 @@ class Functional(Model):
             {
                 "layer": self._names[id(n.layer)],
                 "args": encode(list(n.args)),
-                "kwargs": n.kwargs,
+                "kwargs": encode(n.kwargs),
             }
             for n in self._nodes
         ]
@@ -214,7 +204,7 @@ class Functional(Model):
             if isinstance(layer, InputLayer):
                 made.append(Input(layer.shape, layer.dtype, name=layer.name))
             else:
-                made.append(layer(*decode(node["args"]), **node["kwargs"]))
+                made.append(layer(*decode(node["args"]), **decode(node["kwargs"])))
         return cls(
             decode(config["inputs"]), decode(config["outputs"]), name=config["name"]
         )

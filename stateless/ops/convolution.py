@@ -16,7 +16,8 @@ import jax.numpy as jnp
 from jax import lax
 
 from stateless.errors import ShapeError
-from stateless.ops._window import check_format, spatial_rank, spatial_tuple
+from stateless.ops._window import lax_padding, spatial_rank
+from stateless.window_args import spatial_tuple
 
 _SPATIAL = "DHW"
 
@@ -61,7 +62,7 @@ def conv(
       >>> conv(x, jnp.ones((3, 3, 1, 8)), strides=2, padding="same").shape
       (2, 14, 14, 8)
     """
-    lax_padding = check_format("conv", padding, data_format)
+    padding = lax_padding("conv", padding, data_format)
     rank = spatial_rank("conv", kernel, "kernel")
     if len(inputs.shape) != rank + 2:
         raise ShapeError(
@@ -86,7 +87,7 @@ def conv(
         inputs,
         kernel,
         window_strides=spatial_tuple("conv", "strides", strides, rank),
-        padding=lax_padding,
+        padding=padding,
         rhs_dilation=spatial_tuple("conv", "dilation_rate", dilation_rate, rank),
         dimension_numbers=_dimension_numbers(rank, data_format),
         feature_group_count=groups,
@@ -116,7 +117,7 @@ def depthwise_conv(
       >>> depthwise_conv(jnp.ones((2, 8, 8, 3)), jnp.ones((3, 3, 3, 2))).shape
       (2, 6, 6, 6)
     """
-    check_format("depthwise_conv", padding, data_format)
+    lax_padding("depthwise_conv", padding, data_format)
     rank = spatial_rank("depthwise_conv", kernel, "kernel")
     channels, multiplier = kernel.shape[-2:]
     axis = -1 if data_format == "channels_last" else 1

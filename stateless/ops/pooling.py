@@ -17,15 +17,16 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from stateless.ops._window import check_format, spatial_rank, spatial_tuple, window_dims
+from stateless.ops._window import lax_padding, spatial_rank, window_dims
+from stateless.window_args import spatial_tuple
 
 
 def _windows(op, inputs, pool_size, strides, padding, data_format):
-    lax_padding = check_format(op, padding, data_format)
+    lax_pad = lax_padding(op, padding, data_format)
     rank = spatial_rank(op, inputs, "inputs")
     window = spatial_tuple(op, "pool_size", pool_size, rank)
     steps = window if strides is None else spatial_tuple(op, "strides", strides, rank)
-    return window, steps, lax_padding
+    return window, steps, lax_pad
 
 
 def max_pool(
@@ -48,7 +49,7 @@ def max_pool(
       >>> max_pool(jnp.ones((2, 26, 26, 32)), 2).shape
       (2, 13, 13, 32)
     """
-    window, steps, lax_padding = _windows(
+    window, steps, lax_pad = _windows(
         "max_pool", inputs, pool_size, strides, padding, data_format
     )
     inputs = jnp.asarray(inputs)
@@ -64,7 +65,7 @@ def max_pool(
         lax.max,
         window_dims(window, data_format),
         window_dims(steps, data_format),
-        lax_padding,
+        lax_pad,
     )
 
 
@@ -94,7 +95,7 @@ def average_pool(
       >>> average_pool(jnp.ones((2, 5, 5, 3)), 2, padding="same").shape
       (2, 3, 3, 3)
     """
-    window, steps, lax_padding = _windows(
+    window, steps, lax_pad = _windows(
         "average_pool", inputs, pool_size, strides, padding, data_format
     )
     inputs = jnp.asarray(inputs)
@@ -104,9 +105,9 @@ def average_pool(
         lax.add,
         window_dims(window, data_format),
         window_dims(steps, data_format),
-        lax_padding,
+        lax_pad,
     )
-    if lax_padding == "VALID":
+    if lax_pad == "VALID":
         return sums / math.prod(window)
     spatial = inputs.shape[1:-1] if data_format == "channels_last" else inputs.shape[2:]
     counts = _same_counts(spatial, window, steps)

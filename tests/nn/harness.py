@@ -6,7 +6,7 @@ jit agrees with eager; `output_spec` and `jax.eval_shape` agree with the real
 outputs; `vmap` over an extra leading axis equals applying slice by slice;
 gradients with respect to the parameters are finite; the config survives a
 JSON round trip and the rebuilt layer computes the same outputs; and a wrong
-input (when given) raises `ShapeError`.
+input (when given; a tuple for several) raises `ShapeError`.
 """
 
 from __future__ import annotations
@@ -70,7 +70,9 @@ def check_layer(
     )
 
     stacked = [jnp.stack([x, x]) for x in inputs]
-    mapped, _ = jax.vmap(run, in_axes=(None, *[0] * len(inputs)))(variables, *stacked)
+    mapped, _ = jax.jit(jax.vmap(run, in_axes=(None, *[0] * len(inputs))))(
+        variables, *stacked
+    )
     chex.assert_trees_all_close(
         jax.tree.map(lambda y: y[0], mapped), out, rtol=rtol, atol=atol
     )
@@ -81,20 +83,22 @@ def check_layer(
             y, _ = run({"params": params, "state": variables["state"]}, *inputs)
             return sum(jnp.sum(leaf) for leaf in jax.tree.leaves(y) if _is_float(leaf))
 
-        grads = jax.grad(loss)(variables["params"])
+        grads = jax.jit(jax.grad(loss))(variables["params"])
         chex.assert_tree_all_finite(grads)
 
     config = json.loads(json.dumps(registry.serialize(layer)))
     rebuilt = registry.deserialize(config)
     assert type(rebuilt) is type(layer)
     assert rebuilt.get_config() == layer.get_config()
-    chex.assert_trees_all_close(
-        rebuilt.apply(variables, *inputs, training=training, rng=rng)[0], out
-    )
+    rebuilt_out, _ = jax.jit(
+        lambda v, *xs: rebuilt.apply(v, *xs, training=training, rng=rng)
+    )(variables, *inputs)
+    chex.assert_trees_all_close(rebuilt_out, out, rtol=rtol, atol=atol)
 
     if wrong_input is not None:
+        wrong = wrong_input if isinstance(wrong_input, tuple) else (wrong_input,)
         with pytest.raises(ShapeError, match=type(layer).__name__):
-            layer.apply(variables, wrong_input, training=training, rng=rng)
+            layer.apply(variables, *wrong, training=training, rng=rng)
     np.testing.assert_equal(
         bool(
             all(

@@ -90,3 +90,18 @@ def test_outputs_that_need_an_input_not_given_are_refused():
         nn.Model(a, layers.Add()([a, b]))
     with pytest.raises(TypeError, match="expected symbolic tensors"):
         nn.Model(a, jnp.ones(2))
+
+
+def test_symbolic_keyword_arguments_reach_the_layer_and_survive_the_config():
+    q, mask = layers.Input((5, 8)), layers.Input((5, 5), dtype="bool")
+    attention = layers.MultiHeadAttention(2, 4)
+    model = nn.Model([q, mask], attention(q, q, attention_mask=mask))
+    v = model.init(sl.random.key(0))
+    x, causal = _x(3, 5, 8), jnp.tril(jnp.ones((3, 5, 5), bool))
+    y, _ = model.apply(v, [x, causal])
+    mha = {"params": v["params"]["multi_head_attention"], "state": {}}
+    want, _ = attention.apply(mha, x, x, attention_mask=causal)
+    chex.assert_trees_all_close(y, want)
+    assert not np.allclose(y, attention.apply(mha, x, x)[0])  # the mask mattered
+    rebuilt = nn.deserialize(json.loads(json.dumps(nn.serialize(model))))
+    chex.assert_trees_all_close(rebuilt.apply(v, [x, causal])[0], y)

@@ -1,0 +1,51 @@
+"""Argument checks for sliding-window ops and layers: sizes per spatial axis,
+padding and data format. Messages name the op or layer that was given them.
+
+Example:
+  >>> spatial_tuple("conv", "strides", 2, rank=2)
+  (2, 2)
+  >>> check_padding("conv", "SAME")
+  'same'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from stateless.errors import owner_name
+
+DATA_FORMATS = ("channels_last", "channels_first")
+PADDINGS = ("valid", "same")
+
+
+def spatial_tuple(
+    owner: Any, arg: str, value: int | Sequence[int], rank: int
+) -> tuple[int, ...]:
+    """`value` as one positive int per spatial axis (an int is repeated)."""
+    values = (value,) * rank if isinstance(value, int) else tuple(value)
+    if len(values) != rank or not all(isinstance(v, int) and v > 0 for v in values):
+        raise ValueError(
+            f"{owner_name(owner)}: {arg} must be a positive int or {rank} positive "
+            f"ints for {rank} spatial axes, received {value!r}."
+        )
+    return values
+
+
+def check_data_format(owner: Any, data_format: str) -> None:
+    """Raises unless `data_format` is `"channels_last"` or `"channels_first"`."""
+    if data_format not in DATA_FORMATS:
+        raise ValueError(
+            f"{owner_name(owner)}: data_format must be one of "
+            f"{', '.join(DATA_FORMATS)}, received {data_format!r}."
+        )
+
+
+def check_padding(owner: Any, padding: str) -> str:
+    """`padding` in lower case, checked to be `"valid"` or `"same"`."""
+    if not isinstance(padding, str) or padding.lower() not in PADDINGS:
+        raise ValueError(
+            f"{owner_name(owner)}: padding must be one of {', '.join(PADDINGS)}, "
+            f"received {padding!r}."
+        )
+    return padding.lower()

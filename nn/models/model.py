@@ -24,6 +24,7 @@ from nn.layer_scope import LayerScope
 from nn.layers.base import Layer, Variables
 from nn.models.naming import assign_names
 from nn.models.summary import summary_table
+from nn.models.training import TrainingMixin
 from nn.models.variables_check import check_variables
 from nn.symbolic import is_symbolic
 from stateless import random
@@ -38,7 +39,7 @@ def _zeros(x: Any) -> Any:
     return jnp.zeros(x.shape, x.dtype) if isinstance(x, jax.ShapeDtypeStruct) else x
 
 
-class Model(Layer):
+class Model(TrainingMixin, Layer):
     """A model of layers; subclass it and define `call`.
 
     Example:

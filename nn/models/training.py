@@ -1,0 +1,83 @@
+"""Keras's training grammar on `nn.Model`: compile, fit, evaluate, predict.
+
+The methods delegate to `train.Trainer`, which trains the model's pure
+`apply`; the model only holds the trainer and its own `variables`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from train.fit import Trainer
+from train.steps import make_train_step
+
+
+class TrainingMixin:
+    """`compile / fit / evaluate / predict` and an overridable pure `train_step`."""
+
+    trainer: Trainer | None = None
+    stop_training: bool = False
+
+    def compile(
+        self,
+        optimizer: Any = "rmsprop",
+        loss: Any = None,
+        metrics: Any = (),
+        steps_per_execution: int = 1,
+    ) -> None:
+        """Fixes the loss, optimizer and metrics that `fit` and `evaluate` use.
+
+        Example:
+          >>> model = nn.Sequential([layers.Input((4,)), layers.Dense(2)])
+          >>> model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+          >>> model.optimizer
+          <Adam learning_rate=0.001>
+        """
+        if loss is None:
+            raise ValueError("compile: a loss is required, e.g. loss='mse'.")
+        step = None
+        if type(self).train_step is not TrainingMixin.train_step:
+            step = self.train_step
+        self.trainer = Trainer(
+            self.apply, loss, optimizer, metrics,
+            init_fn=self.init, penalty_fn=self.penalty,
+            steps_per_execution=steps_per_execution, model=self, train_step=step,
+        )  # fmt: skip
+        self.optimizer = self.trainer.optimizer
+
+    def _compiled(self, what: str) -> Trainer:
+        if self.trainer is None:
+            raise ValueError(
+                f"{what}: the model is not compiled. Hint: "
+                "model.compile(optimizer='adam', loss=..., metrics=[...]) first."
+            )
+        return self.trainer
+
+    def train_step(self, train_state: Any, batch: Any) -> tuple[Any, dict[str, Any]]:
+        """One pure training step; override it to change what `fit` does.
+
+        The default is `train.make_train_step` over this model's `apply`, loss,
+        optimizer, metrics and regularizer penalties. An override must stay
+        pure: `(TrainState, batch) -> (TrainState, logs)`.
+        """
+        trainer = self._compiled("train_step")
+        step = make_train_step(
+            self.apply, trainer.loss, trainer.tx, trainer.metrics,
+            penalty_fn=self.penalty, compute_dtype=trainer.compute_dtype,
+        )  # fmt: skip
+        return step(train_state, batch)
+
+    def fit(self, x: Any, y: Any = None, **kwargs: Any) -> Any:
+        """Trains the model (see `train.Trainer.fit` for the arguments)."""
+        self.history = self._compiled("fit").fit(x, y, **kwargs)
+        return self.history
+
+    def evaluate(self, x: Any, y: Any = None, **kwargs: Any) -> Any:
+        """Loss and metrics in inference mode (see `train.Trainer.evaluate`)."""
+        return self._compiled("evaluate").evaluate(x, y, **kwargs)
+
+    def predict(self, x: Any, **kwargs: Any) -> Any:
+        """Outputs for `x`, batch by batch (see `train.Trainer.predict`)."""
+        if self.trainer is None:  # predicting needs no loss: use a bare trainer
+            return Trainer(self.apply, "mse", model=self).predict(x, **kwargs)
+        return self.trainer.predict(x, **kwargs)

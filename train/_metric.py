@@ -1,0 +1,118 @@
+"""The metric contract: a frozen config with pure `init`/`update`/`result`/`merge`.
+
+Shared by `train.metrics` and `train.confusion_metrics`; the public names are
+re-exported from `train.metrics`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+import jax
+
+from stateless import ops
+from stateless.errors import ShapeError, owner_name
+from train.losses import squeeze_or_expand_to_same_rank
+
+State = dict[str, jax.Array]
+
+
+@dataclass(frozen=True)
+class Metric(ABC):
+    """Base class: hyperparameters in the object, accumulators in a state dict.
+
+    The four functions are pure, so they run under `jax.jit`, `lax.scan` and
+    `shard_map`:
+
+    * `init() -> state`: a dict of float32 accumulators, all zero;
+    * `update(state, y_true, y_pred, sample_weight=None) -> state`;
+    * `result(state) -> value`: a float32 scalar (or one per threshold);
+    * `merge(state_a, state_b) -> state`: the elementwise sum, so that states
+      from several batches or devices combine (`lax.psum(state, axis)` too).
+
+    Args:
+      name: the key of the metric in logs; defaults to Keras's snake-case name
+        (keyword-only).
+
+    Example:
+      >>> from train.metrics import Mean
+      >>> m = Mean()
+      >>> state = m.merge(m.update(m.init(), jnp.ones(3)), m.init())
+      >>> jax.tree.map(jnp.shape, state)
+      {'count': (), 'total': ()}
+    """
+
+    name: str | None = field(default=None, kw_only=True)
+    default_name: ClassVar[str] = "metric"
+
+    def __post_init__(self):
+        if self.name is None:
+            object.__setattr__(self, "name", self.default_name)
+
+    @abstractmethod
+    def init(self) -> State:
+        """Zeroed accumulators."""
+
+    @abstractmethod
+    def update(self, state: State, *args: Any, **kwargs: Any) -> State:
+        """The state after one more batch."""
+
+    @abstractmethod
+    def result(self, state: State) -> jax.Array:
+        """The metric's value for everything accumulated in `state`."""
+
+    def merge(self, state_a: State, state_b: State) -> State:
+        """The accumulators of both states, summed."""
+        return jax.tree.map(ops.add, state_a, state_b)
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, as JSON-ready data."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Metric:
+        """Rebuilds the metric from `get_config()`'s output."""
+        return cls(**config)
+
+
+def zeros(*names: str, shape: tuple[int, ...] = ()) -> State:
+    """A state of float32 zeros under each name."""
+    return {n: ops.zeros(shape, "float32") for n in names}
+
+
+def divide_no_nan(x: Any, y: Any) -> Any:
+    """`x / y`, and 0 where `y` is 0."""
+    return ops.where(y == 0, 0.0, x / ops.where(y == 0, 1.0, y))
+
+
+def same_shape(owner: Any, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
+    """Float32 arrays of equal shapes after Keras's rank alignment, or ShapeError."""
+    y_true, y_pred = ops.cast(y_true, "float32"), ops.cast(y_pred, "float32")
+    a, b = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    if a.shape != b.shape:
+        raise ShapeError(
+            f"{owner_name(owner)}: expected y_true and y_pred of the same shape (a "
+            f"trailing axis of size 1 may differ), received y_true {y_true.shape} "
+            f"and y_pred {y_pred.shape}."
+        )
+    return a, b
+
+
+def broadcast_weights(owner: Any, sample_weight: Any, shape: tuple) -> Any:
+    """Weights broadcast to `shape`: per-example weights fill the trailing axes."""
+    w = ops.cast(sample_weight, "float32")
+    given = tuple(w.shape)
+    if w.ndim == len(shape) + 1 and w.shape[-1] == 1:
+        w = ops.squeeze(w, -1)
+    while 1 <= w.ndim < len(shape):
+        w = ops.expand_dims(w, -1)
+    try:
+        return ops.broadcast_to(w, shape)
+    except ValueError:
+        raise ShapeError(
+            f"{owner_name(owner)}: sample_weight of shape {given} does not "
+            f"broadcast to the predictions' shape {shape}. Hint: pass one weight "
+            f"per example, shape {shape[:1]}, or one per prediction."
+        ) from None

@@ -1,0 +1,112 @@
+"""The callback protocol of the fit loop, with Keras's hook names.
+
+A callback sees the training run through `self.model`, the object the loop
+was started for (an `nn.Model`, or any object with the same attributes). The
+loop keeps that object current at every hook, and reads it back afterwards,
+so a callback may change the run between steps:
+
+* `model.variables`: `{"params", "state"}` as of the last finished step;
+  assigning new variables makes the next step start from them.
+* `model.optimizer.learning_rate`: reading gives the current rate; assigning
+  a float makes the next step use it. (It may be a schedule, a function of
+  the step, which cannot be replaced mid-run.)
+* `model.stop_training`: set it to True to end training after this step.
+* `model.save(path)` / `model.save_weights(path)`: persist the model.
+
+`logs` are dicts of Python floats: `{"loss": ..., "<metric>": ...}` and, at
+epoch end, `val_`-prefixed entries when there is validation data. With
+`steps_per_execution=k`, the batch hooks run once per k fused steps, with the
+index of the last batch of the k.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+HOOKS = (
+    "on_train_begin", "on_train_end",
+    "on_epoch_begin", "on_epoch_end",
+    "on_train_batch_begin", "on_train_batch_end",
+    "on_test_begin", "on_test_end",
+    "on_test_batch_begin", "on_test_batch_end",
+    "on_predict_begin", "on_predict_end",
+    "on_predict_batch_begin", "on_predict_batch_end",
+)  # fmt: skip
+
+
+class Callback:
+    """Base class: every hook does nothing until overridden.
+
+    Attributes:
+      model: the model being trained (set by the loop before `on_train_begin`).
+      params: `{"epochs": int, "steps": int | None, "verbose": int}`.
+
+    Example:
+      >>> class PrintLoss(Callback):
+      ...     def on_epoch_end(self, epoch, logs=None):
+      ...         print(f"epoch {epoch}: {logs['loss']:.2f}")
+      >>> PrintLoss().on_epoch_end(0, {"loss": 0.5})
+      epoch 0: 0.50
+    """
+
+    def __init__(self) -> None:
+        self.model: Any = None
+        self.params: dict[str, Any] = {}
+
+    def set_model(self, model: Any) -> None:
+        self.model = model
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        self.params = params
+
+    def implements_train_batch_hooks(self) -> bool:
+        """Whether the loop must call the per-batch training hooks (and so turn
+        each step's logs into Python floats, a host sync). True when either
+        hook is overridden, on the class or on the instance; a callback whose
+        batch hooks do nothing in its current mode may answer False."""
+        return any(
+            hook in vars(self)
+            or getattr(type(self), hook) is not getattr(Callback, hook)
+            for hook in ("on_train_batch_begin", "on_train_batch_end")
+        )
+
+    def on_train_begin(self, logs=None): ...
+    def on_train_end(self, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None): ...
+    def on_train_batch_begin(self, batch, logs=None): ...
+    def on_train_batch_end(self, batch, logs=None): ...
+    def on_test_begin(self, logs=None): ...
+    def on_test_end(self, logs=None): ...
+    def on_test_batch_begin(self, batch, logs=None): ...
+    def on_test_batch_end(self, batch, logs=None): ...
+    def on_predict_begin(self, logs=None): ...
+    def on_predict_end(self, logs=None): ...
+    def on_predict_batch_begin(self, batch, logs=None): ...
+    def on_predict_batch_end(self, batch, logs=None): ...
+
+
+class CallbackList:
+    """Several callbacks called in order, as one.
+
+    Example:
+      >>> calls = CallbackList([Callback(), Callback()], model=None, epochs=1)
+      >>> calls.call("on_epoch_end", 0, {"loss": 1.0})
+    """
+
+    def __init__(self, callbacks: Iterable[Callback] | None, model: Any, **params: Any):
+        self.callbacks = list(callbacks or [])
+        for callback in self.callbacks:
+            if not isinstance(callback, Callback):
+                raise TypeError(
+                    f"callbacks: expected train.callbacks.Callback objects, "
+                    f"received {type(callback).__name__}."
+                )
+            callback.set_model(model)
+            callback.set_params(params)
+
+    def call(self, hook: str, *args: Any) -> None:
+        """Calls `hook` on every callback, in order."""
+        for callback in self.callbacks:
+            getattr(callback, hook)(*args)

@@ -1,0 +1,156 @@
+"""Saving the model, or its weights, during training."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from train.callbacks._batches import BatchCounter
+from train.callbacks._monitor import Monitor
+from train.callbacks.base import Callback
+
+
+class ModelCheckpoint(Callback):
+    """Saves the model at each epoch end, or every `save_freq` batches.
+
+    `filepath` is a format string filled with `epoch` (from 1, as Keras
+    counts), `batch` (from 1, when saving on batches) and every log key:
+    `"ckpt/{epoch:02d}-{val_loss:.2f}.keras"`. Without such fields, each save
+    overwrites the last.
+
+    Args:
+      filepath: where to save; its directory is created when missing.
+      monitor: the log key that decides which saves are the best.
+      verbose: 1 prints a line for each save (or each skipped one).
+      save_best_only: save only when `monitor` improves on the best so far.
+        When the logs lack `monitor`, it warns and saves anyway.
+      save_weights_only: call `model.save_weights(path)`, not `model.save(path)`.
+      mode: `"min"`, `"max"`, or `"auto"` (`"max"` for names containing "acc",
+        "auc", "precision" or "recall", else `"min"`).
+      save_freq: `"epoch"`, or a number of batches between two saves.
+      initial_value_threshold: the value a first save must beat (with
+        `save_best_only`); None accepts any.
+
+    Attributes:
+      best: the best monitored value saved so far.
+
+    Raises:
+      ValueError: if `save_freq` is neither "epoch" nor a positive int, or
+        `mode` is none of "auto", "min", "max".
+      KeyError: (when saving) if `filepath` names a field the logs lack.
+
+    Example:
+      >>> import os, tempfile
+      >>> from types import SimpleNamespace
+      >>> from train.callbacks import CallbackList
+      >>> with tempfile.TemporaryDirectory() as tmp:
+      ...     save = lambda path: open(path, "w").close()
+      ...     model = SimpleNamespace(save=save)
+      ...     path = os.path.join(tmp, "{epoch:02d}-{val_loss:.2f}.keras")
+      ...     keep = ModelCheckpoint(path, save_best_only=True)
+      ...     calls = CallbackList([keep], model=model, epochs=3)
+      ...     for epoch, val_loss in enumerate([0.9, 1.2, 0.7]):
+      ...         calls.call("on_epoch_end", epoch, {"val_loss": val_loss})
+      ...     print(sorted(os.listdir(tmp)))
+      ['01-0.90.keras', '03-0.70.keras']
+    """
+
+    def __init__(
+        self,
+        filepath: str | os.PathLike,
+        monitor: str = "val_loss",
+        verbose: int = 0,
+        save_best_only: bool = False,
+        save_weights_only: bool = False,
+        mode: str = "auto",
+        save_freq: str | int = "epoch",
+        initial_value_threshold: float | None = None,
+    ) -> None:
+        super().__init__()
+        counts = isinstance(save_freq, int) and not isinstance(save_freq, bool)
+        if save_freq != "epoch" and not (counts and save_freq > 0):
+            raise ValueError(
+                "ModelCheckpoint: expected save_freq 'epoch' or a positive "
+                f"number of batches. Received: save_freq={save_freq!r}."
+            )
+        self._monitor = Monitor("ModelCheckpoint", monitor, mode, 0.0)
+        self.filepath = os.fspath(filepath)
+        self.monitor = monitor
+        self.verbose = verbose
+        self.save_best_only = save_best_only
+        self.save_weights_only = save_weights_only
+        self.save_freq = save_freq
+        threshold = initial_value_threshold
+        self.best = self._monitor.worst if threshold is None else threshold
+        self._batches = BatchCounter()
+        self._saved_at = 0
+        self._epoch = 0
+
+    def on_train_begin(self, logs=None):
+        self._batches = BatchCounter()
+        self._saved_at = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._batches.new_epoch()
+
+    def implements_train_batch_hooks(self) -> bool:
+        return self.save_freq != "epoch"
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        seen = self._batches.update(batch)
+        if seen - self._saved_at >= self.save_freq:
+            self._saved_at = seen
+            self._save(self._epoch, batch, logs or {})
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs or {})
+
+    def _save(self, epoch: int, batch: int | None, logs: Mapping[str, float]):
+        path = self._path(epoch, batch, logs)
+        if self.save_best_only and not self._improves(epoch, logs, path):
+            return
+        if self.verbose > 0 and not self.save_best_only:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        directory = os.path.dirname(path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
+
+    def _improves(self, epoch: int, logs: Mapping[str, float], path: str) -> bool:
+        current = self._monitor.value(logs)
+        if current is None:
+            return True
+        if not self._monitor.improved(current, self.best):
+            if self.verbose > 0:
+                print(
+                    f"\nEpoch {epoch + 1}: {self.monitor} did not improve "
+                    f"from {self.best:.5f}"
+                )
+            return False
+        if self.verbose > 0:
+            print(
+                f"\nEpoch {epoch + 1}: {self.monitor} improved from "
+                f"{self.best:.5f} to {current:.5f}, saving model to {path}"
+            )
+        self.best = current
+        return True
+
+    def _path(self, epoch: int, batch: int | None, logs: Mapping[str, float]) -> str:
+        fields = {**logs, "epoch": epoch + 1}
+        if batch is not None:
+            fields["batch"] = batch + 1
+        try:
+            return self.filepath.format(**fields)
+        except KeyError as missing:
+            raise KeyError(
+                f"ModelCheckpoint: filepath {self.filepath!r} names the field "
+                f"{missing}, which the logs lack. Available fields: "
+                f"{', '.join(sorted(fields))}."
+            ) from None

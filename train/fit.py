@@ -1,0 +1,339 @@
+"""The fit loop: Keras's `fit / evaluate / predict` for any pure apply function.
+
+`Trainer` holds what `compile` fixes (loss, optimizer, metrics) and runs the
+jitted pure steps of `train.steps` over the data, epoch by epoch, with
+validation and callbacks. It trains anything with
+`apply(variables, x, training, rng) -> (y_pred, new_state)`; `nn.Model`
+delegates to it, and a hand-written function trains the same way.
+
+Live state: the loop holds the only `TrainState`. At every callback hook it
+publishes the current variables on the model (`model.variables`) and reads
+them back afterwards, with the optimizer's learning rate, so a callback that
+assigns new variables or a new rate changes the very next step. Buffers are
+not donated to the step for that reason: callbacks may keep the variables
+they were shown (EarlyStopping keeps the best ones).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import jax
+import numpy as np
+
+from stateless import mixed_precision, random
+from train import data as data_lib
+from train import losses as losses_lib
+from train import metrics as metrics_lib
+from train import optimizers as optimizers_lib
+from train import steps as steps_lib
+from train.callbacks import Callback, CallbackList, History, ProgbarLogger
+from train.precision import dynamic_loss_scale
+
+
+def _floats(logs: Mapping[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in logs.items()}
+
+
+def _class_weights(batch: tuple[Any, ...], class_weight: Mapping[int, float]) -> tuple:
+    """`(x, y, w)` with `w` scaled by the weight of each example's class."""
+    x, y, w = steps_lib.unpack_batch(batch)
+    labels = np.asarray(y)
+    if labels.ndim > 1 and labels.shape[-1] > 1:
+        labels = labels.argmax(-1)
+    scale = np.vectorize(lambda c: class_weight.get(int(c), 1.0))(
+        labels.reshape(len(labels), -1)[:, 0]
+    )
+    w = scale.astype(np.float32) if w is None else np.asarray(w) * scale
+    return x, y, w
+
+
+class Trainer:
+    """Compiled training for a pure apply function; the engine behind `Model.fit`.
+
+    Args:
+      apply_fn: `apply(variables, x, training=False, rng=None) -> (y_pred, state)`.
+      loss: a loss name or object (see `train.losses`).
+      optimizer: an optimizer name or object (see `train.optimizers`).
+      metrics: metric names or objects (see `train.metrics`).
+      init_fn: `init(key, x) -> variables`, used when `model.variables` is None.
+      penalty_fn: `params -> scalar` added to the loss (regularizers).
+      steps_per_execution: steps fused into one compiled `lax.scan`.
+      model: the object callbacks see as `model` (default: the trainer); it
+        must have a `variables` attribute.
+      train_step: a pure `(TrainState, batch) -> (TrainState, logs)` to use
+        instead of the one built from the loss, optimizer and metrics.
+    """
+
+    def __init__(
+        self,
+        apply_fn: Callable[..., Any],
+        loss: Any,
+        optimizer: Any = "rmsprop",
+        metrics: Iterable[Any] = (),
+        *,
+        init_fn: Callable[..., Any] | None = None,
+        penalty_fn: Callable[[Any], Any] | None = None,
+        steps_per_execution: int = 1,
+        model: Any = None,
+        train_step: Callable[..., Any] | None = None,
+    ):
+        self.apply_fn, self.init_fn, self.penalty_fn = apply_fn, init_fn, penalty_fn
+        self.loss = losses_lib.get(loss)
+        self.optimizer = optimizers_lib.get(optimizer)
+        resolved = [metrics_lib.resolve(m, self.loss) for m in metrics]
+        self.metrics = {m.name: m for m in resolved}
+        if steps_per_execution < 1:
+            raise ValueError(
+                f"steps_per_execution must be >= 1, received {steps_per_execution}."
+            )
+        self.steps_per_execution = steps_per_execution
+        self.model = self if model is None else model
+        if model is None:
+            self.variables = None
+        self.stop_training = False
+        policy = mixed_precision.global_policy()  # as of compile, like Keras
+        self.compute_dtype = None if policy.name == "float32" else policy.compute_dtype
+        self.tx = self.optimizer.transform()
+        if policy.uses_loss_scaling:
+            self.tx = dynamic_loss_scale(self.tx)
+        self._ts: steps_lib.TrainState | None = None
+        self._jitted: dict[str, Any] = {}
+        self._train_step = train_step
+
+    # -- compiled steps, built once ------------------------------------------
+
+    def _step(self, kind: str) -> Callable[..., Any]:
+        if kind not in self._jitted:
+            train = self._train_step or steps_lib.make_train_step(
+                self.apply_fn, self.loss, self.tx, self.metrics,
+                penalty_fn=self.penalty_fn, compute_dtype=self.compute_dtype,
+            )  # fmt: skip
+            evaluate = steps_lib.make_eval_step(
+                self.apply_fn, self.loss, self.metrics,
+                penalty_fn=self.penalty_fn, compute_dtype=self.compute_dtype,
+            )  # fmt: skip
+            made = {
+                "train": train,
+                "train_multi": steps_lib.make_multi_step(train),
+                "eval": evaluate,
+                "predict": steps_lib.make_predict_step(
+                    self.apply_fn, self.compute_dtype
+                ),
+            }
+            self._jitted[kind] = jax.jit(made[kind])
+        return self._jitted[kind]
+
+    # -- live state shared with callbacks --------------------------------------
+
+    def _publish(self, ts: steps_lib.TrainState) -> None:
+        self._shown = {"params": ts.params, "state": ts.state}
+        self.model.variables = self._shown
+        self._rate_shown = self.optimizer.learning_rate
+
+    def _absorb(self, ts: steps_lib.TrainState) -> steps_lib.TrainState:
+        """Takes in what callbacks changed: variables, learning rate."""
+        current = self.model.variables
+        if current is not self._shown:
+            ts = ts._replace(params=current["params"], state=current["state"])
+        rate = self.optimizer.learning_rate
+        if rate is not self._rate_shown:
+            if callable(rate):
+                raise TypeError(
+                    "a learning-rate schedule cannot replace a rate mid-run."
+                )
+            ts = ts._replace(
+                opt_state=optimizers_lib.with_learning_rate(ts.opt_state, rate)
+            )
+        self._publish(ts)
+        return ts
+
+    def _start_state(self, first_x: Any, key: jax.Array) -> steps_lib.TrainState:
+        if self.model.variables is None:
+            if self.init_fn is None:
+                raise ValueError(
+                    "fit: the model holds no variables and no init_fn was given."
+                )
+            self.model.variables = self.init_fn(random.fold_in(key, 0), first_x)
+        variables = self.model.variables
+        ts = self._ts
+        if ts is None or jax.tree.structure(ts.params) != jax.tree.structure(
+            variables["params"]
+        ):
+            ts = steps_lib.init_train_state(variables, self.tx, self.metrics, key)
+        return ts._replace(
+            params=variables["params"], state=variables["state"], key=key
+        )
+
+    # -- the loop --------------------------------------------------------------
+
+    def _executions(self, dataset: Iterable[Any]) -> Iterable[tuple[str, Any]]:
+        """Batches grouped by `steps_per_execution` into stacked executions."""
+        k, group = self.steps_per_execution, []
+        for batch in dataset:
+            if k == 1:
+                yield "train", batch
+                continue
+            group.append(batch)
+            shapes = {jax.tree.map(np.shape, b).__repr__() for b in group}
+            if len(shapes) > 1:  # a short last batch: run the others singly
+                *full, last = group
+                for b in full:
+                    yield "train", b
+                group = [last]
+            if len(group) == k:
+                yield "train_multi", jax.tree.map(lambda *xs: np.stack(xs), *group)
+                group = []
+        for b in group:
+            yield "train", b
+
+    def fit(
+        self,
+        x: Any,
+        y: Any = None,
+        *,
+        batch_size: int = 32,
+        epochs: int = 1,
+        verbose: Any = "auto",
+        callbacks: Iterable[Callback] | None = None,
+        validation_split: float = 0.0,
+        validation_data: Any = None,
+        shuffle: bool = True,
+        class_weight: Mapping[int, float] | None = None,
+        sample_weight: Any = None,
+        initial_epoch: int = 0,
+        seed: int | None = None,
+    ) -> History:
+        """Trains for `epochs` epochs; returns the `History` callback."""
+        key = random.key(seed) if seed is not None else random.next_key()
+        data_seed = int(jax.random.randint(key, (), 0, 2**31 - 1))
+        dataset = data_lib.adapt(
+            x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, seed=data_seed
+        )
+        if validation_split:
+            if validation_data is not None:
+                raise ValueError(
+                    "fit: pass validation_split or validation_data, not both."
+                )
+            dataset, validation_data = dataset.split(validation_split)
+        if validation_data is not None:
+            validation_data = data_lib.adapt(
+                *_as_tuple(validation_data), batch_size=batch_size
+            )
+        verbose = 1 if verbose == "auto" else int(verbose)
+        history = History()  # after the user's callbacks, to see what they log
+        built_in = [history] + ([ProgbarLogger()] if verbose else [])
+        calls = CallbackList(
+            [*(callbacks or []), *built_in],
+            self.model,
+            epochs=epochs,
+            steps=_length(dataset),
+            verbose=verbose,
+        )
+        batch_hooks = any(c.implements_train_batch_hooks() for c in calls.callbacks)
+        epoch_batches = iter(dataset.batches(initial_epoch))
+        first = next(epoch_batches, None)
+        if first is None:
+            raise ValueError("fit: the training data held no batches.")
+        ts = self._start_state(steps_lib.unpack_batch(first)[0], key)
+        self.model.stop_training = False
+        self._publish(ts)
+        calls.call("on_train_begin", {})
+        ts = self._absorb(ts)
+        for epoch in range(initial_epoch, epochs):
+            ts = ts._replace(metrics=steps_lib.init_metrics(self.metrics))
+            calls.call("on_epoch_begin", epoch, {})
+            ts = self._absorb(ts)
+            logs: dict[str, Any] = {}
+            if epoch > initial_epoch:
+                epoch_batches = iter(dataset.batches(epoch))
+                first = next(epoch_batches, None)
+            batches = itertools.chain([first], epoch_batches)
+            if class_weight:
+                batches = (_class_weights(b, class_weight) for b in batches)
+            index = -1  # the last batch run so far in this epoch
+            for kind, batch in self._executions(data_lib.prefetch(batches)):
+                index += self.steps_per_execution if kind == "train_multi" else 1
+                if batch_hooks:
+                    calls.call("on_train_batch_begin", index, {})
+                    ts = self._absorb(ts)
+                ts, logs = self._step(kind)(ts, batch)
+                self._publish(ts)
+                if batch_hooks:
+                    calls.call("on_train_batch_end", index, _floats(logs))
+                    ts = self._absorb(ts)
+                if self.model.stop_training:
+                    break
+            epoch_logs = _floats(logs)
+            if validation_data is not None:
+                val = self._evaluate(ts, validation_data)
+                epoch_logs.update({f"val_{k}": v for k, v in val.items()})
+            calls.call("on_epoch_end", epoch, epoch_logs)
+            ts = self._absorb(ts)
+            if self.model.stop_training:
+                break
+        calls.call("on_train_end", {})
+        ts = self._absorb(ts)
+        self._ts = ts
+        return history
+
+    def _evaluate(
+        self, ts: steps_lib.TrainState, dataset: Iterable[Any]
+    ) -> dict[str, float]:
+        ts = ts._replace(metrics=steps_lib.init_metrics(self.metrics))
+        logs: dict[str, Any] = {}
+        for batch in data_lib.prefetch(dataset):
+            ts, logs = self._step("eval")(ts, batch)
+        if not logs:
+            raise ValueError("evaluate: the data held no batches.")
+        return _floats(logs)
+
+    def evaluate(
+        self,
+        x: Any,
+        y: Any = None,
+        *,
+        batch_size: int = 32,
+        sample_weight: Any = None,
+        return_dict: bool = False,
+    ) -> Any:
+        """The loss and metrics over the data, in inference mode."""
+        dataset = data_lib.adapt(x, y, sample_weight, batch_size=batch_size)
+        variables = self.model.variables
+        if variables is None:
+            raise ValueError(
+                "evaluate: the model holds no variables yet (fit or build it)."
+            )
+        ts = steps_lib.init_train_state(variables, self.tx, self.metrics, random.key(0))
+        logs = self._evaluate(ts, dataset)
+        return (
+            logs
+            if return_dict
+            else (logs["loss"] if len(logs) == 1 else list(logs.values()))
+        )
+
+    def predict(self, x: Any, *, batch_size: int = 32) -> Any:
+        """The model's outputs over `x`, batch by batch, joined on the first axis."""
+        variables = self.model.variables
+        if variables is None:
+            raise ValueError(
+                "predict: the model holds no variables yet (fit or build it)."
+            )
+        outputs = [
+            self._step("predict")(variables, steps_lib.unpack_batch(batch)[0])
+            for batch in data_lib.prefetch(data_lib.adapt(x, batch_size=batch_size))
+        ]
+        return jax.tree.map(lambda *parts: np.concatenate(parts), *outputs)
+
+
+def _as_tuple(data: Any) -> tuple[Any, ...]:
+    return tuple(data) if isinstance(data, tuple) else (data,)
+
+
+def _length(dataset: Any) -> int | None:
+    try:
+        return len(dataset)
+    except TypeError:
+        return None

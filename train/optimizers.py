@@ -1,0 +1,268 @@
+"""Optimizers by name or object, built on optax.
+
+An optimizer here is a small configuration object: `transform()` gives the
+optax `GradientTransformation` that does the work. The learning rate lives in
+the optimizer *state* (`optax.inject_hyperparams`), so it can change between
+steps without recompiling: assign `optimizer.learning_rate = 1e-4` (as
+callbacks do) and the fit loop writes it into the state before the next step.
+A schedule (any `step -> rate` callable, e.g. `optax.cosine_decay_schedule`)
+may be given instead of a float.
+
+Common arguments, as in Keras: `clipnorm` (per-array norm), `clipvalue`,
+`global_clipnorm`, `weight_decay` (decoupled: `w -= lr * weight_decay * w`),
+and `gradient_accumulation_steps` (`optax.MultiSteps`: apply the mean of k
+gradients every k steps).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+
+Schedule = Callable[[Any], Any]
+
+
+class Optimizer(ABC):
+    """Base class: hyperparameters in, an optax transformation out.
+
+    Subclasses define `_core(learning_rate) -> GradientTransformation`.
+    """
+
+    default_learning_rate = 0.001
+
+    def __init__(
+        self,
+        learning_rate: float | Schedule | None = None,
+        *,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        weight_decay: float | None = None,
+        gradient_accumulation_steps: int | None = None,
+    ):
+        given = self.default_learning_rate if learning_rate is None else learning_rate
+        self.learning_rate = given
+        self.clipnorm = clipnorm
+        self.clipvalue = clipvalue
+        self.global_clipnorm = global_clipnorm
+        self.weight_decay = weight_decay
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__.lower()
+
+    @abstractmethod
+    def _core(self, learning_rate: Any) -> optax.GradientTransformation:
+        """The update rule, scaled by `learning_rate`."""
+
+    def transform(self) -> optax.GradientTransformation:
+        """The optax transformation, with the learning rate in its state."""
+
+        def build(learning_rate):
+            parts = []
+            if self.clipvalue is not None:
+                parts.append(optax.clip(self.clipvalue))
+            if self.clipnorm is not None:
+                parts.append(_clip_each_by_norm(self.clipnorm))
+            if self.global_clipnorm is not None:
+                parts.append(optax.clip_by_global_norm(self.global_clipnorm))
+            parts.append(self._core(learning_rate))
+            if self.weight_decay:
+                parts.append(
+                    optax.add_decayed_weights(-learning_rate * self.weight_decay)
+                )
+            return optax.chain(*parts)
+
+        tx = optax.inject_hyperparams(build)(learning_rate=self.learning_rate)
+        if self.gradient_accumulation_steps and self.gradient_accumulation_steps > 1:
+            tx = optax.MultiSteps(tx, self.gradient_accumulation_steps)
+        return tx
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} learning_rate={self.learning_rate!r}>"
+
+
+def _clip_each_by_norm(max_norm: float) -> optax.GradientTransformation:
+    """Scales each gradient array whose L2 norm exceeds `max_norm` down to it."""
+
+    def update(updates, state, params=None):
+        del params
+
+        def clip(g):
+            norm = jnp.sqrt(jnp.sum(jnp.square(g)))
+            return jnp.where(norm > max_norm, g * (max_norm / norm), g)
+
+        return jax.tree.map(clip, updates), state
+
+    return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional (Nesterov) momentum.
+
+    Example:
+      >>> tx = SGD(0.1, momentum=0.9).transform()
+      >>> state = tx.init({"w": jnp.ones(2)})
+      >>> updates, _ = tx.update({"w": jnp.ones(2)}, state)
+      >>> updates["w"].tolist()
+      [-0.10000000149011612, -0.10000000149011612]
+    """
+
+    default_learning_rate = 0.01
+
+    def __init__(self, learning_rate=None, momentum: float = 0.0, nesterov=False, **kw):
+        super().__init__(learning_rate, **kw)
+        self.momentum, self.nesterov = momentum, nesterov
+
+    def _core(self, learning_rate):
+        return optax.sgd(learning_rate, self.momentum or None, self.nesterov)
+
+
+class Adam(Optimizer):
+    """Adam (Keras's defaults: betas 0.9 and 0.999, epsilon 1e-7).
+
+    Example:
+      >>> Adam(3e-4).learning_rate
+      0.0003
+    """
+
+    def __init__(
+        self, learning_rate=None, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kw
+    ):
+        super().__init__(learning_rate, **kw)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def _core(self, learning_rate):
+        return optax.adam(learning_rate, self.beta_1, self.beta_2, self.epsilon)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (default 0.004, as Keras).
+
+    Example:
+      >>> AdamW(weight_decay=0.01).weight_decay
+      0.01
+    """
+
+    def __init__(self, learning_rate=None, weight_decay=0.004, **kw):
+        super().__init__(learning_rate, weight_decay=weight_decay, **kw)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Keras's defaults: rho 0.9, epsilon 1e-7).
+
+    Example:
+      >>> RMSprop(momentum=0.9).momentum
+      0.9
+    """
+
+    def __init__(self, learning_rate=None, rho=0.9, momentum=0.0, epsilon=1e-7,
+                 centered=False, **kw):  # fmt: skip
+        super().__init__(learning_rate, **kw)
+        self.rho, self.momentum, self.epsilon, self.centered = (
+            rho,
+            momentum,
+            epsilon,
+            centered,
+        )
+
+    def _core(self, learning_rate):
+        return optax.rmsprop(
+            learning_rate, self.rho, self.epsilon, centered=self.centered,
+            momentum=self.momentum or None,
+        )  # fmt: skip
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Keras's defaults: initial accumulator 0.1, epsilon 1e-7).
+
+    Example:
+      >>> Adagrad(0.01).learning_rate
+      0.01
+    """
+
+    def __init__(self, learning_rate=None, initial_accumulator_value=0.1, epsilon=1e-7,
+                 **kw):  # fmt: skip
+        super().__init__(learning_rate, **kw)
+        self.initial_accumulator_value, self.epsilon = (
+            initial_accumulator_value,
+            epsilon,
+        )
+
+    def _core(self, learning_rate):
+        return optax.adagrad(
+            learning_rate, self.initial_accumulator_value, self.epsilon
+        )
+
+
+class Lion(Optimizer):
+    """Lion (Keras's defaults: betas 0.9 and 0.99).
+
+    Example:
+      >>> Lion(1e-4).learning_rate
+      0.0001
+    """
+
+    def __init__(self, learning_rate=None, beta_1=0.9, beta_2=0.99, **kw):
+        super().__init__(learning_rate, **kw)
+        self.beta_1, self.beta_2 = beta_1, beta_2
+
+    def _core(self, learning_rate):
+        return optax.lion(learning_rate, self.beta_1, self.beta_2)
+
+
+_NAMED = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop,
+          "adagrad": Adagrad, "lion": Lion}  # fmt: skip
+
+
+def get(identifier: str | Optimizer) -> Optimizer:
+    """The optimizer a name (with default hyperparameters) or object stands for.
+
+    Example:
+      >>> get("adam")
+      <Adam learning_rate=0.001>
+    """
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str) and identifier.lower() in _NAMED:
+        return _NAMED[identifier.lower()]()
+    raise ValueError(
+        f"unknown optimizer {identifier!r}. Valid names: {', '.join(_NAMED)}; "
+        "or pass an object such as train.optimizers.Adam(1e-3)."
+    )
+
+
+_WRAPPERS = ("inner_opt_state", "inner_state")  # optax.MultiSteps, loss scaling
+
+
+def _hyperparams(opt_state: Any) -> dict[str, Any]:
+    if hasattr(opt_state, "hyperparams"):
+        return opt_state.hyperparams
+    for field in _WRAPPERS:
+        if hasattr(opt_state, field):
+            return _hyperparams(getattr(opt_state, field))
+    raise TypeError(
+        f"no learning rate in an optimizer state of type {type(opt_state)}."
+    )
+
+
+def learning_rate_of(opt_state: Any) -> Any:
+    """The learning rate held in an optimizer state made by `transform()`."""
+    return _hyperparams(opt_state)["learning_rate"]
+
+
+def with_learning_rate(opt_state: Any, value: float) -> Any:
+    """A copy of `opt_state` whose learning rate is `value` (same dtype and shape)."""
+    if not hasattr(opt_state, "hyperparams"):
+        field = next(f for f in _WRAPPERS if hasattr(opt_state, f))
+        inner = with_learning_rate(getattr(opt_state, field), value)
+        return opt_state._replace(**{field: inner})
+    hyper = dict(opt_state.hyperparams)
+    hyper["learning_rate"] = jnp.asarray(value, hyper["learning_rate"].dtype)
+    return opt_state._replace(hyperparams=hyper)

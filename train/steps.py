@@ -1,0 +1,236 @@
+"""Pure step builders: one training, evaluation or prediction step of any model.
+
+A model is anything with a pure
+`apply(variables, x, training=False, rng=None) -> (y_pred, new_state)`; a
+batch is `(x,)`, `(x, y)` or `(x, y, sample_weight)`. The builders return
+**unjitted** functions of `(train_state, batch)`: they compose (scan them,
+vmap them, call one from another) and `jax.jit` cleanly. Only the fit loop
+jits them.
+
+Example:
+  >>> import optax
+  >>> def apply(v, x, training=False, rng=None):
+  ...     return x @ v["params"]["w"], v["state"]
+  >>> def mse(y, y_pred, sample_weight=None):
+  ...     return jnp.mean((y - y_pred) ** 2)
+  >>> tx = optax.sgd(0.1)
+  >>> ts = init_train_state({"params": {"w": jnp.zeros((2, 1))}, "state": {}}, tx,
+  ...                       {}, sl.random.key(0))
+  >>> step = jax.jit(make_train_step(apply, mse, tx, {}))
+  >>> ts, logs = step(ts, (jnp.ones((4, 2)), jnp.ones((4, 1))))
+  >>> int(ts.step), round(float(logs["loss"]), 3)
+  (1, 1.0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from stateless import random
+from train.precision import LossScaleState, cast_floats
+
+ApplyFn = Callable[..., tuple[Any, Any]]
+LossFn = Callable[..., Any]
+
+
+class TrainState(NamedTuple):
+    """Everything a training run carries from step to step, as one pytree.
+
+    Attributes:
+      step: the number of steps taken (int32 scalar).
+      params: trainable parameters.
+      state: non-trainable layer state (e.g. BatchNormalization statistics).
+      opt_state: the optimizer's state (the learning rate lives here).
+      metrics: `{name: metric state}`, including `"loss"`.
+      key: the run's key; step `n` draws from `fold_in(key, n)`.
+    """
+
+    step: jax.Array
+    params: Any
+    state: Any
+    opt_state: Any
+    metrics: dict[str, Any]
+    key: jax.Array
+
+
+class _LossMean:
+    """The running mean of the loss, kept like any other metric."""
+
+    name = "loss"
+
+    def init(self):
+        return {
+            "total": jnp.zeros((), jnp.float32),
+            "count": jnp.zeros((), jnp.float32),
+        }
+
+    def update(self, state, value, weight):
+        return {
+            "total": state["total"] + value * weight,
+            "count": state["count"] + weight,
+        }
+
+    def result(self, state):
+        return state["total"] / jnp.maximum(state["count"], 1.0)
+
+
+LOSS = _LossMean()
+
+
+def init_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """Fresh metric states: `{"loss": ..., name: metric.init() ...}`."""
+    return {"loss": LOSS.init(), **{name: m.init() for name, m in metrics.items()}}
+
+
+def init_train_state(
+    variables: Mapping[str, Any], tx: optax.GradientTransformation,
+    metrics: Mapping[str, Any], key: jax.Array,
+) -> TrainState:  # fmt: skip
+    """The state a run starts from: step 0, fresh optimizer and metric states."""
+    return TrainState(
+        step=jnp.zeros((), jnp.int32),
+        params=variables["params"],
+        state=variables["state"],
+        opt_state=tx.init(variables["params"]),
+        metrics=init_metrics(metrics),
+        key=key,
+    )
+
+
+def unpack_batch(batch: Any) -> tuple[Any, Any, Any]:
+    """`(x, y, sample_weight)` from a batch of 1 to 3 parts (missing ones are None)."""
+    if isinstance(batch, tuple | list) and 1 <= len(batch) <= 3:
+        x, y, w = (*batch, None, None)[:3]
+        return x, y, w
+    return batch, None, None
+
+
+def _update_metrics(states, metrics, loss, x, y, y_pred, w):
+    examples = jnp.asarray(jax.tree.leaves(x)[0].shape[0], jnp.float32)
+    new = {"loss": LOSS.update(states["loss"], loss, examples)}  # as Keras weighs it
+    for name, metric in metrics.items():
+        new[name] = metric.update(states[name], y, y_pred, w)
+    return new
+
+
+def results(metrics: Mapping[str, Any], states: Mapping[str, Any]) -> dict[str, Any]:
+    """`{name: result}` for the loss and every metric (device scalars)."""
+    logs = {"loss": LOSS.result(states["loss"])}
+    logs.update({name: m.result(states[name]) for name, m in metrics.items()})
+    return logs
+
+
+def make_train_step(
+    apply_fn: ApplyFn,
+    loss_fn: LossFn,
+    tx: optax.GradientTransformation,
+    metrics: Mapping[str, Any],
+    *,
+    penalty_fn: Callable[[Any], Any] | None = None,
+    compute_dtype: Any = None,
+) -> Callable[[TrainState, Any], tuple[TrainState, dict[str, Any]]]:
+    """Builds `train_step(ts, batch) -> (ts, logs)`: forward, loss, gradients, update.
+
+    Args:
+      apply_fn: the model's pure apply.
+      loss_fn: `loss(y_true, y_pred, sample_weight) -> scalar`.
+      tx: the optax transformation that turns gradients into updates.
+      metrics: `{name: metric}` with pure `init/update/result`.
+      penalty_fn: `params -> scalar` added to the loss (regularizers).
+      compute_dtype: a half type to run the model in (see `train.precision`);
+        when `tx` is wrapped in `dynamic_loss_scale`, the loss is scaled too.
+
+    Returns:
+      An unjitted function; `logs` holds the running `loss` and metric results.
+    """
+
+    def train_step(ts: TrainState, batch: Any) -> tuple[TrainState, dict[str, Any]]:
+        x, y, w = unpack_batch(batch)
+        rng = random.fold_in(ts.key, ts.step)
+
+        scaled = isinstance(ts.opt_state, LossScaleState)
+
+        def objective(params):
+            run_params, run_x = params, x
+            if compute_dtype is not None:
+                run_params, run_x = cast_floats((params, x), compute_dtype)
+            variables = {"params": run_params, "state": ts.state}
+            y_pred, new_state = apply_fn(variables, run_x, training=True, rng=rng)
+            loss = loss_fn(y, y_pred, w)
+            if penalty_fn is not None:
+                loss = loss + penalty_fn(params)
+            objective = loss * ts.opt_state.scale if scaled else loss
+            return objective, (loss, y_pred, new_state)
+
+        grad_fn = jax.value_and_grad(objective, has_aux=True)
+        (_, (loss, y_pred, new_state)), grads = grad_fn(ts.params)
+        updates, opt_state = tx.update(grads, ts.opt_state, ts.params)
+        states = _update_metrics(ts.metrics, metrics, loss, x, y, y_pred, w)
+        ts = TrainState(
+            ts.step + 1, optax.apply_updates(ts.params, updates), new_state,
+            opt_state, states, ts.key,
+        )  # fmt: skip
+        return ts, results(metrics, states)
+
+    return train_step
+
+
+def make_eval_step(
+    apply_fn: ApplyFn,
+    loss_fn: LossFn,
+    metrics: Mapping[str, Any],
+    *,
+    penalty_fn: Callable[[Any], Any] | None = None,
+    compute_dtype: Any = None,
+) -> Callable[[TrainState, Any], tuple[TrainState, dict[str, Any]]]:
+    """Builds `eval_step(ts, batch) -> (ts, logs)`: inference, loss and metrics only."""
+    predict_step = make_predict_step(apply_fn, compute_dtype)
+
+    def eval_step(ts: TrainState, batch: Any) -> tuple[TrainState, dict[str, Any]]:
+        x, y, w = unpack_batch(batch)
+        y_pred = predict_step({"params": ts.params, "state": ts.state}, x)
+        loss = loss_fn(y, y_pred, w)
+        if penalty_fn is not None:
+            loss = loss + penalty_fn(ts.params)
+        states = _update_metrics(ts.metrics, metrics, loss, x, y, y_pred, w)
+        return ts._replace(metrics=states), results(metrics, states)
+
+    return eval_step
+
+
+def make_predict_step(
+    apply_fn: ApplyFn, compute_dtype: Any = None
+) -> Callable[[Any, Any], Any]:
+    """Builds `predict_step(variables, x) -> y_pred`, in inference mode."""
+
+    def predict_step(variables: Any, x: Any) -> Any:
+        if compute_dtype is not None:
+            variables = {
+                **variables,
+                "params": cast_floats(variables["params"], compute_dtype),
+            }
+            x = cast_floats(x, compute_dtype)
+        return apply_fn(variables, x, training=False)[0]
+
+    return predict_step
+
+
+def make_multi_step(
+    step: Callable[[TrainState, Any], tuple[TrainState, dict[str, Any]]],
+) -> Callable[[TrainState, Any], tuple[TrainState, dict[str, Any]]]:
+    """Runs `step` over batches stacked on a leading axis with one `lax.scan`.
+
+    This is `steps_per_execution=k`: one dispatch for k steps. The logs are the
+    last step's.
+    """
+
+    def multi_step(ts: TrainState, batches: Any) -> tuple[TrainState, dict[str, Any]]:
+        ts, logs = jax.lax.scan(step, ts, batches)
+        return ts, jax.tree.map(lambda v: v[-1], logs)
+
+    return multi_step

@@ -55,7 +55,8 @@ class Trainer:
 
     Args:
       apply_fn: `apply(variables, x, training=False, rng=None) -> (y_pred, state)`.
-      loss: a loss name or object (see `train.losses`).
+      loss: a loss name or object (see `train.losses`); None only with a
+        custom `train_step` (then `evaluate` cannot run).
       optimizer: an optimizer name or object (see `train.optimizers`).
       metrics: metric names or objects (see `train.metrics`).
       init_fn: `init(key, x) -> variables`, used when `model.variables` is None.
@@ -81,7 +82,11 @@ class Trainer:
         train_step: Callable[..., Any] | None = None,
     ):
         self.apply_fn, self.init_fn, self.penalty_fn = apply_fn, init_fn, penalty_fn
-        self.loss = losses_lib.get(loss)
+        if loss is None and train_step is None:
+            raise ValueError(
+                "a loss is required (e.g. loss='mse') unless a train_step is given."
+            )
+        self.loss = None if loss is None else losses_lib.get(loss)
         self.optimizer = optimizers_lib.get(optimizer)
         resolved = [metrics_lib.resolve(m, self.loss) for m in metrics]
         self.metrics = {m.name: m for m in resolved}
@@ -282,6 +287,8 @@ class Trainer:
     def _evaluate(
         self, ts: steps_lib.TrainState, dataset: Iterable[Any]
     ) -> dict[str, float]:
+        if self.loss is None:
+            raise ValueError("evaluate: no loss was given to compile; pass loss=...")
         ts = ts._replace(metrics=steps_lib.init_metrics(self.metrics))
         logs: dict[str, Any] = {}
         for batch in data_lib.prefetch(dataset):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nn.models import weights
 from train.fit import Trainer
 from train.steps import make_train_step
 
@@ -33,8 +34,6 @@ class TrainingMixin:
           >>> model.optimizer
           <Adam learning_rate=0.001>
         """
-        if loss is None:
-            raise ValueError("compile: a loss is required, e.g. loss='mse'.")
         step = None
         if type(self).train_step is not TrainingMixin.train_step:
             step = self.train_step
@@ -81,3 +80,33 @@ class TrainingMixin:
         if self.trainer is None:  # predicting needs no loss: use a bare trainer
             return Trainer(self.apply, "mse", model=self).predict(x, **kwargs)
         return self.trainer.predict(x, **kwargs)
+
+    def save_weights(self, path: Any) -> None:
+        """Writes the held variables to one `.npz` file, atomically."""
+        if self.variables is None:
+            raise ValueError("save_weights: the model holds no variables yet.")
+        weights.save_weights(self.variables, path)
+
+    def load_weights(self, path: Any) -> None:
+        """Reads variables saved by `save_weights` into the model, checking that
+        every name and shape fits (build the model first).
+
+        Example:
+          >>> import os, tempfile
+          >>> model = nn.Sequential([layers.Input((3,)), layers.Dense(2)])
+          >>> _ = model.build((None, 3), seed=0)
+          >>> path = os.path.join(tempfile.mkdtemp(), "m.weights.npz")
+          >>> model.save_weights(path); model.load_weights(path)
+        """
+        loaded = weights.load_weights(path)
+        if self.variables is None:
+            raise ValueError(
+                "load_weights: build the model first (model.build(shape))."
+            )
+        weights.check_same_layout(type(self).__name__, self.variables, loaded)
+        self.variables = loaded
+
+    def save(self, path: Any) -> None:
+        """Saves the model. Until the model archive lands, this writes the
+        weights only, as `save_weights` does."""
+        self.save_weights(path)

@@ -1,0 +1,71 @@
+"""Weights in and out of one `.npz` file, keyed by variable path.
+
+`save_weights` writes `{"params/dense/kernel": array, ...}` with NumPy's
+`savez` to a temporary file in the same folder and renames it into place, so a
+crash mid-write never leaves a broken file where a good one was. Loading uses
+`allow_pickle=False`: no code runs from the file. The full model archive
+(architecture, optimizer state, checksums) is `nn`'s archive issue; until it
+lands, `Model.save` writes these weights.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+
+from stateless.errors import VariablesError
+from stateless.scope import flatten_paths, unflatten_paths
+
+
+def save_weights(variables: dict[str, Any], path: str | os.PathLike) -> None:
+    """Writes `variables` to `path` atomically (temporary file, then rename).
+
+    Example:
+      >>> import os, tempfile
+      >>> path = os.path.join(tempfile.mkdtemp(), "w.npz")
+      >>> save_weights({"params": {"d": {"w": jnp.ones(2)}}, "state": {}}, path)
+      >>> load_weights(path)["params"]["d"]["w"].tolist()
+      [1.0, 1.0]
+    """
+    path = os.fspath(path)
+    arrays = {k: np.asarray(v) for k, v in flatten_paths(variables).items()}
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".weights-", suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **arrays)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def load_weights(path: str | os.PathLike) -> dict[str, Any]:
+    """Reads variables written by `save_weights` (never unpickling anything)."""
+    with np.load(os.fspath(path), allow_pickle=False) as archive:
+        flat = {key: jnp.asarray(archive[key]) for key in archive.files}
+    tree = unflatten_paths(flat)
+    return {"params": tree.get("params", {}), "state": tree.get("state", {})}
+
+
+def check_same_layout(
+    owner: str, expected: dict[str, Any], given: dict[str, Any]
+) -> None:
+    """Raises `VariablesError` naming missing, extra and mis-shaped paths."""
+    want = {p: tuple(v.shape) for p, v in flatten_paths(expected).items()}
+    got = {p: tuple(v.shape) for p, v in flatten_paths(given).items()}
+    problems = [f"missing: {p} {s}" for p, s in want.items() if p not in got]
+    problems += [f"extra: {p} {s}" for p, s in got.items() if p not in want]
+    problems += [
+        f"mis-shaped: {p} expected {s}, received {got[p]}"
+        for p, s in want.items()
+        if p in got and got[p] != s
+    ]
+    if problems:
+        raise VariablesError(
+            f"{owner}: the weights do not fit.\n  " + "\n  ".join(problems)
+        )

@@ -9,9 +9,10 @@ delegates to it, and a hand-written function trains the same way.
 Live state: the loop holds the only `TrainState`. At every callback hook it
 publishes the current variables on the model (`model.variables`) and reads
 them back afterwards, with the optimizer's learning rate, so a callback that
-assigns new variables or a new rate changes the very next step. Buffers are
-not donated to the step for that reason: callbacks may keep the variables
-they were shown (EarlyStopping keeps the best ones).
+assigns new variables or a new rate changes the very next step. The step
+donates the optimizer and metric buffers (only the loop holds them) but not
+the variables: callbacks may keep what they were shown (EarlyStopping keeps
+the best ones).
 """
 
 from __future__ import annotations
@@ -128,7 +129,12 @@ class Trainer:
                     self.apply_fn, self.compute_dtype
                 ),
             }
-            self._jitted[kind] = jax.jit(made[kind])
+            compiled = made[kind]
+            if kind.startswith("train"):
+                compiled = _donating_private_state(compiled)
+            self._jitted[kind] = (
+                jax.jit(compiled) if kind in ("eval", "predict") else compiled
+            )
         return self._jitted[kind]
 
     # -- live state shared with callbacks --------------------------------------
@@ -333,6 +339,26 @@ class Trainer:
             for batch in data_lib.prefetch(data_lib.adapt(x, batch_size=batch_size))
         ]
         return jax.tree.map(lambda *parts: np.concatenate(parts), *outputs)
+
+
+def _donating_private_state(step: Callable[..., Any]) -> Callable[..., Any]:
+    """`step` jitted so that the optimizer and metric states (which only the loop
+    holds) donate their buffers to the step's outputs; the parameters and layer
+    state, which callbacks are shown and may keep, are never donated."""
+
+    def split_step(shown, private, batch):
+        params, state = shown
+        step_count, opt_state, metrics, key = private
+        ts = steps_lib.TrainState(step_count, params, state, opt_state, metrics, key)
+        return step(ts, batch)
+
+    compiled = jax.jit(split_step, donate_argnums=(1,))
+
+    def run(ts: steps_lib.TrainState, batch: Any) -> Any:
+        private = (ts.step, ts.opt_state, ts.metrics, ts.key)
+        return compiled((ts.params, ts.state), private, batch)
+
+    return run
 
 
 def _as_tuple(data: Any) -> tuple[Any, ...]:

@@ -167,7 +167,8 @@ class Trainer:
                 raise ValueError(
                     "fit: the model holds no variables and no init_fn was given."
                 )
-            self.model.variables = self.init_fn(random.fold_in(key, 0), first_x)
+            init_key = random.split(key)[0]  # steps draw from fold_in(key, step)
+            self.model.variables = self.init_fn(init_key, first_x)
         variables = self.model.variables
         ts = self._ts
         if ts is None or jax.tree.structure(ts.params) != jax.tree.structure(
@@ -188,8 +189,9 @@ class Trainer:
                 yield "train", batch
                 continue
             group.append(batch)
-            shapes = {jax.tree.map(np.shape, b).__repr__() for b in group}
-            if len(shapes) > 1:  # a short last batch: run the others singly
+            if (
+                len({str(jax.tree.map(np.shape, b)) for b in group}) > 1
+            ):  # a short last batch: run the others singly
                 *full, last = group
                 for b in full:
                     yield "train", b

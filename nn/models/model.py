@@ -27,8 +27,9 @@ from nn.models.summary import summary_table
 from nn.models.training import TrainingMixin
 from nn.models.variables_check import check_variables
 from nn.symbolic import is_symbolic
-from stateless import random
+from stateless import mixed_precision, random
 from stateless.scope import current_scope
+from train.precision import cast_floats
 
 
 def _as_spec(x: Any) -> jax.ShapeDtypeStruct:
@@ -232,8 +233,10 @@ class Model(TrainingMixin, Layer):
                 "Hint: call model.build(input_shape) (or fit, or load_model) first, "
                 "or use the pure pair model.init / model.apply."
             )
+        policy = mixed_precision.global_policy()
+        compute_dtype = None if policy.name == "float32" else policy.compute_dtype
         outputs, state = _jitted_apply(self)(
-            self.variables, *args, training=bool(training)
+            self.variables, *args, training=bool(training), compute_dtype=compute_dtype
         )
         if training:
             self.variables = {**self.variables, "state": state}
@@ -267,7 +270,21 @@ def _call_takes_training(cls: type) -> bool:
 
 
 def _jitted_apply(model: Model) -> Any:
-    """One compiled `apply` per model object, kept on it (not a config field)."""
+    """One compiled `apply` per model object, kept on it (not a config field).
+
+    Under a mixed policy it casts the parameters and float inputs to the
+    compute dtype first, as the training steps do.
+    """
     if "_jit_apply" not in vars(model):
-        model._jit_apply = jax.jit(model.apply, static_argnames=("training",))
+
+        def run(variables, *args, training, compute_dtype):
+            if compute_dtype is not None:
+                params = cast_floats(variables["params"], compute_dtype)
+                variables, args = (
+                    {**variables, "params": params},
+                    cast_floats(args, compute_dtype),
+                )
+            return model.apply(variables, *args, training=training)
+
+        model._jit_apply = jax.jit(run, static_argnames=("training", "compute_dtype"))
     return model._jit_apply

@@ -95,7 +95,9 @@ def test_mixed_precision_keeps_float32_variables_and_learns(digits, policy):
     model.fit(x_train, y_train, epochs=8, verbose=0, seed=0)
     dtypes = {leaf.dtype for leaf in jax.tree.leaves(model.variables)}
     assert dtypes == {jnp.dtype("float32")}
-    assert model.predict(x_test[:4]).dtype == jnp.dtype(policy.removeprefix("mixed_"))
+    half = jnp.dtype(policy.removeprefix("mixed_"))
+    assert model.predict(x_test[:4]).dtype == half
+    assert model(x_test[:4]).dtype == half  # the stateful call follows the policy
     assert model.evaluate(x_test, y_test, return_dict=True)["accuracy"] > 0.9
 
 

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -114,8 +115,9 @@ class _MeanOf(Mean):
     ) -> State:
         return _accumulate(self, state, self._values(y_true, y_pred), sample_weight)
 
+    @abstractmethod
     def _values(self, y_true: Any, y_pred: Any) -> Any:
-        raise NotImplementedError
+        """The per-example values whose weighted mean this metric reports."""
 
 
 @dataclass(frozen=True)

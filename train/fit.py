@@ -109,6 +109,26 @@ class Trainer:
         self._jitted: dict[str, Any] = {}
         self._train_step = train_step
 
+    @property
+    def train_state(self) -> steps_lib.TrainState | None:
+        """The current `TrainState`: live during `fit` (as of the last finished
+        step), then the one `fit` ended with (None before any fit).
+
+        During `fit` its optimizer and metric buffers are donated to the next
+        step: a callback that keeps them past its hook must copy them (orbax's
+        save copies to host before returning).
+
+        Assigning one (e.g. restored from a checkpoint) makes the next `fit`
+        continue from it: parameters, layer state, optimizer state, step
+        count (and so the per-step keys) and the run's key.
+        """
+        return self._ts
+
+    @train_state.setter
+    def train_state(self, ts: steps_lib.TrainState) -> None:
+        self._ts = ts
+        self.model.variables = {"params": ts.params, "state": ts.state}
+
     # -- compiled steps, built once ------------------------------------------
 
     def _step(self, kind: str) -> Callable[..., Any]:
@@ -140,6 +160,7 @@ class Trainer:
     # -- live state shared with callbacks --------------------------------------
 
     def _publish(self, ts: steps_lib.TrainState) -> None:
+        self._ts = ts  # live: callbacks may read (or checkpoint) `train_state`
         self._shown = {"params": ts.params, "state": ts.state}
         self.model.variables = self._shown
         self._rate_shown = self.optimizer.learning_rate

@@ -4,7 +4,8 @@ It depends on `stateless` (and `interop`), never on `nn`: a hand-written
 function trains here exactly as an `nn.Model` does.
 
 * `losses`, `metrics` (pure `init`/`update`/`result` over explicit state),
-  `optimizers` (optax underneath), `callbacks`, `data`.
+  `optimizers` (optax underneath), `callbacks`, `data`, `checkpoint` (orbax
+  managers: keep N, best by metric, exact resume).
 * `TrainState` and the step builders `make_train_step`, `make_eval_step`,
   `make_predict_step` (unjitted, composable); `Trainer`, the fit loop.
 
@@ -21,6 +22,7 @@ Example:
 """
 
 from train import callbacks as callbacks
+from train import checkpoint as checkpoint
 from train import data as data
 from train import losses as losses
 from train import metrics as metrics

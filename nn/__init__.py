@@ -15,9 +15,12 @@ Example:
 """
 
 from nn import activations as activations
+from nn import archive as archive
 from nn import initializers as initializers
 from nn import layers as layers
 from nn import regularizers as regularizers
+from nn.archive import ArchiveError as ArchiveError
+from nn.archive import load_model as load_model
 from nn.models.functional import Functional as Functional
 from nn.models.model import Model as Model
 from nn.models.sequential import Sequential as Sequential

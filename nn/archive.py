@@ -20,6 +20,7 @@ JSON, bad checksum, missing or mis-shaped weights) raises `ArchiveError`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import io
@@ -27,6 +28,7 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 
 import jax
@@ -43,18 +45,6 @@ from train.steps import TrainState, init_metrics
 MEMBERS = ("config.json", "metadata.json", "weights.npz", "optimizer.npz")
 MAX_MEMBER_BYTES = 2 * 1024**3
 _DATE = (1980, 1, 1, 0, 0, 0)
-_OPTIMIZERS = {
-    c.__name__: c
-    for c in (optimizers.SGD, optimizers.Adam, optimizers.AdamW,
-              optimizers.RMSprop, optimizers.Adagrad, optimizers.Lion)
-}  # fmt: skip
-_COMMON = ("learning_rate", "clipnorm", "clipvalue", "global_clipnorm",
-           "weight_decay", "gradient_accumulation_steps")  # fmt: skip
-_OWN = {"SGD": ("momentum", "nesterov"), "Adam": ("beta_1", "beta_2", "epsilon"),
-        "AdamW": ("beta_1", "beta_2", "epsilon"),
-        "RMSprop": ("rho", "momentum", "epsilon", "centered"),
-        "Adagrad": ("initial_accumulator_value", "epsilon"),
-        "Lion": ("beta_1", "beta_2")}  # fmt: skip
 
 
 class ArchiveError(ValueError):
@@ -65,77 +55,6 @@ class ArchiveError(ValueError):
         nn.archive.load_model("not_a_model.zip")
         # ArchiveError: not_a_model.zip is not a readable zip archive ...
     """
-
-
-# -- optimizers as data --------------------------------------------------------
-
-
-def _plain(owner: str, key: str, value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    raise ValueError(
-        f"{owner}: hyperparameter {key}={value!r:.80} is not a number, bool or "
-        "None, so it cannot be saved. Hint: "
-        + (
-            "a learning-rate schedule cannot be saved; set a float learning_rate "
-            "before saving."
-            if key == "learning_rate" and callable(value)
-            else "pass plain numbers."
-        )
-    )
-
-
-def optimizer_config(optimizer: Any) -> dict[str, Any]:
-    """`{"class_name", "config"}` for one of the six `train.optimizers` classes.
-
-    Raises:
-      ValueError: another class, or a hyperparameter (e.g. a schedule) that is
-        not a number, bool or None.
-
-    Example:
-      >>> from train.optimizers import Adam
-      >>> spec = optimizer_config(Adam(3e-4))
-      >>> spec["class_name"], spec["config"]["learning_rate"]
-      ('Adam', 0.0003)
-      >>> optimizer_from_config(spec)
-      <Adam learning_rate=0.0003>
-    """
-    name = type(optimizer).__name__
-    if _OPTIMIZERS.get(name) is not type(optimizer):
-        raise ValueError(
-            f"save_model: cannot save an optimizer of type {type(optimizer)}; "
-            f"only {', '.join(_OPTIMIZERS)} from train.optimizers can be saved."
-        )
-    config = {
-        key: _plain(name, key, getattr(optimizer, key)) for key in _COMMON + _OWN[name]
-    }
-    return {"class_name": name, "config": config}
-
-
-def optimizer_from_config(spec: Any) -> Any:
-    """Rebuilds an optimizer from `optimizer_config`'s output (data only).
-
-    Raises:
-      ArchiveError: an unknown class, unknown hyperparameters or non-plain values.
-    """
-    if not isinstance(spec, dict) or set(spec) != {"class_name", "config"}:
-        raise ArchiveError(f"optimizer: expected {{class_name, config}}: {spec!r:.200}")
-    name, config = spec["class_name"], spec["config"]
-    if not isinstance(name, str) or name not in _OPTIMIZERS:
-        raise ArchiveError(
-            f"optimizer: refusing class {name!r:.80}; valid: {', '.join(_OPTIMIZERS)}."
-        )
-    if not isinstance(config, dict) or not set(config) <= set(_COMMON + _OWN[name]):
-        raise ArchiveError(f"optimizer {name}: invalid config {config!r:.200}.")
-    for key, value in config.items():
-        if value is not None and not isinstance(value, bool | int | float):
-            raise ArchiveError(f"optimizer {name}: {key}={value!r:.80} is not plain.")
-    try:
-        return _OPTIMIZERS[name](**config)
-    except Exception as error:
-        raise ArchiveError(f"optimizer {name}: cannot rebuild: {error}") from error
 
 
 # -- saving ----------------------------------------------------------------------
@@ -167,7 +86,7 @@ def _compile_config(model: Any) -> dict[str, Any] | None:
             "compiled model cannot be saved. Hint: use a train.losses class."
         )
     return {
-        "optimizer": optimizer_config(trainer.optimizer),
+        "optimizer": optimizers.serialize(trainer.optimizer),
         "loss": None
         if loss is None
         else {"class_name": type(loss).__name__, "config": loss.get_config()},
@@ -330,6 +249,17 @@ def _npz(members: dict[str, bytes], name: str) -> dict[str, np.ndarray]:
         raise ArchiveError(f"{name} is not a readable .npz: {error}") from None
 
 
+@contextlib.contextmanager
+def _guard(what: str) -> Iterator[None]:
+    """Turns any error but `ArchiveError` into one that says `what` failed."""
+    try:
+        yield
+    except ArchiveError:
+        raise
+    except Exception as error:
+        raise ArchiveError(f"{what}: {error}") from None
+
+
 def _check_names(tree: Any, custom_objects: dict[str, Any] | None) -> None:
     """Safe mode: every `{"class_name", "config"}` entry names a registered class."""
     if isinstance(tree, list):
@@ -381,10 +311,8 @@ def _variables(model: Any, flat: dict[str, np.ndarray], specs: Any) -> Any:
             "state": nested.get("state", {}),
         }
     else:
-        try:
+        with _guard("weights.npz"):
             check_same_layout("weights.npz", expected, _nest(flat))
-        except ValueError as error:
-            raise ArchiveError(str(error)) from None
         model.input_specs = structs
     return _fill(expected, flat, "")
 
@@ -477,40 +405,28 @@ def load_model(
         raise ArchiveError("config.json: expected the keys 'model' and 'compile'.")
     if safe_mode:
         _check_names(config["model"], custom_objects)
-    try:
+    with _guard("config.json: cannot rebuild the model"):
         model = registry.deserialize(config["model"], custom_objects)
-    except Exception as error:
-        raise ArchiveError(f"config.json: cannot rebuild the model: {error}") from None
     if not hasattr(model, "init") or not hasattr(model, "compile"):
         raise ArchiveError(f"config.json: {type(model).__name__} is not a model.")
     flat = _npz(members, "weights.npz")
-    try:
-        variables = _variables(model, flat, metadata.get("input_specs"))
-    except ArchiveError:
-        raise
-    except Exception as error:
-        raise ArchiveError(f"weights.npz: does not fit the model: {error}") from None
-    model.variables = variables
+    with _guard("weights.npz: does not fit the model"):
+        model.variables = _variables(model, flat, metadata.get("input_specs"))
     compiled = config["compile"]
     if compiled is not None:
         if not isinstance(compiled, dict):
             raise ArchiveError("config.json: 'compile' must be an object or null.")
-        optimizer = optimizer_from_config(compiled.get("optimizer"))
-        try:
+        with _guard("optimizer"):
+            optimizer = optimizers.deserialize(compiled.get("optimizer"))
+        with _guard("config.json: cannot compile"):
             model.compile(
                 optimizer=optimizer, loss=compiled["loss"],
                 metrics=list(compiled["metrics"]),
                 steps_per_execution=compiled.get("steps_per_execution", 1),
             )  # fmt: skip
-        except Exception as error:
-            raise ArchiveError(f"config.json: cannot compile: {error}") from None
     if "optimizer.npz" in members:
         if compiled is None:
             raise ArchiveError(f"{path}: optimizer.npz without a compile config.")
-        try:
+        with _guard("optimizer.npz: cannot restore"):
             _restore_train_state(model, _npz(members, "optimizer.npz"))
-        except ArchiveError:
-            raise
-        except Exception as error:
-            raise ArchiveError(f"optimizer.npz: cannot restore: {error}") from None
     return model

@@ -217,8 +217,8 @@ class Lion(Optimizer):
         return optax.lion(learning_rate, self.beta_1, self.beta_2)
 
 
-_NAMED = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop,
-          "adagrad": Adagrad, "lion": Lion}  # fmt: skip
+_CLASSES = {c.__name__: c for c in (SGD, Adam, AdamW, RMSprop, Adagrad, Lion)}
+_NAMED = {name.lower(): cls for name, cls in _CLASSES.items()}
 
 
 def get(identifier: str | Optimizer) -> Optimizer:
@@ -266,3 +266,73 @@ def with_learning_rate(opt_state: Any, value: float) -> Any:
     hyper = dict(opt_state.hyperparams)
     hyper["learning_rate"] = jnp.asarray(value, hyper["learning_rate"].dtype)
     return opt_state._replace(hyperparams=hyper)
+
+
+_COMMON = ("learning_rate", "clipnorm", "clipvalue", "global_clipnorm",
+           "weight_decay", "gradient_accumulation_steps")  # fmt: skip
+_OWN = {"SGD": ("momentum", "nesterov"), "Adam": ("beta_1", "beta_2", "epsilon"),
+        "AdamW": ("beta_1", "beta_2", "epsilon"),
+        "RMSprop": ("rho", "momentum", "epsilon", "centered"),
+        "Adagrad": ("initial_accumulator_value", "epsilon"),
+        "Lion": ("beta_1", "beta_2")}  # fmt: skip
+
+
+def _plain(owner: str, key: str, value: Any) -> Any:
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        return value.item()
+    hint = (
+        "a learning-rate schedule cannot be saved; set a float learning_rate first."
+        if key == "learning_rate" and callable(value)
+        else "pass plain numbers."
+    )
+    raise ValueError(f"{owner}: {key}={value!r:.80} is not a number. Hint: {hint}")
+
+
+def serialize(optimizer: Optimizer) -> dict[str, Any]:
+    """`{"class_name", "config"}` for one of the six optimizers (data only).
+
+    Raises:
+      ValueError: another class, or a hyperparameter (e.g. a schedule) that is
+        not a number, bool or None.
+
+    Example:
+      >>> spec = serialize(Adam(3e-4))
+      >>> spec["class_name"], spec["config"]["learning_rate"]
+      ('Adam', 0.0003)
+      >>> deserialize(spec)
+      <Adam learning_rate=0.0003>
+    """
+    name = type(optimizer).__name__
+    if _CLASSES.get(name) is not type(optimizer):
+        raise ValueError(
+            f"cannot serialize an optimizer of type {type(optimizer).__qualname__}; "
+            f"only {', '.join(_CLASSES)} from train.optimizers can be."
+        )
+    keys = _COMMON + _OWN[name]
+    return {
+        "class_name": name,
+        "config": {k: _plain(name, k, getattr(optimizer, k)) for k in keys},
+    }
+
+
+def deserialize(spec: Any) -> Optimizer:
+    """Rebuilds an optimizer from `serialize`'s output, accepting data only.
+
+    Raises:
+      ValueError: an unknown class, unknown hyperparameters, or values that
+        are not numbers, bools or None.
+    """
+    if not isinstance(spec, dict) or set(spec) != {"class_name", "config"}:
+        raise ValueError(f"optimizer: expected {{class_name, config}}: {spec!r:.200}")
+    name, config = spec["class_name"], spec["config"]
+    if not isinstance(name, str) or name not in _CLASSES:
+        raise ValueError(
+            f"optimizer: refusing class {name!r:.80}; valid: {', '.join(_CLASSES)}."
+        )
+    if not isinstance(config, dict) or not set(config) <= set(_COMMON + _OWN[name]):
+        raise ValueError(f"optimizer {name}: invalid config {config!r:.200}.")
+    for key, value in config.items():
+        _plain(name, key, value)
+    return _CLASSES[name](**config)

@@ -107,6 +107,8 @@ class TrainingMixin:
         self.variables = loaded
 
     def save(self, path: Any) -> None:
-        """Saves the model. Until the model archive lands, this writes the
-        weights only, as `save_weights` does."""
-        self.save_weights(path)
+        """Saves architecture, weights and optimizer state in one archive (see
+        `nn.archive.save_model`); `nn.load_model(path)` brings it back."""
+        from nn.archive import save_model  # nn.archive imports nn's models
+
+        save_model(self, path)

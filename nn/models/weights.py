@@ -3,9 +3,8 @@
 `save_weights` writes `{"params/dense/kernel": array, ...}` with NumPy's
 `savez` to a temporary file in the same folder and renames it into place, so a
 crash mid-write never leaves a broken file where a good one was. Loading uses
-`allow_pickle=False`: no code runs from the file. The full model archive
-(architecture, optimizer state, checksums) is `nn`'s archive issue; until it
-lands, `Model.save` writes these weights.
+`allow_pickle=False`: no code runs from the file. The whole model
+(architecture, optimizer state, checksums) goes in `nn.archive` instead.
 """
 
 from __future__ import annotations

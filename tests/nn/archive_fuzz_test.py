@@ -1,0 +1,97 @@
+"""Fuzzing `nn.archive.load_model`: corrupt archives raise only `ArchiveError`."""
+
+import io
+import json
+import time
+import zipfile
+
+import numpy as np
+import pytest
+
+import nn
+from nn import layers
+from nn.archive import ArchiveError, load_model, save_model
+
+
+@pytest.fixture(scope="module")
+def original(tmp_path_factory):
+    model = nn.Sequential([layers.Input((3,)), layers.Dense(4), layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    x = np.ones((8, 3), "float32")
+    model.fit(x, np.ones((8, 2)), batch_size=4, shuffle=False, seed=0, verbose=0)
+    path = tmp_path_factory.mktemp("fuzz") / "m.zip"
+    save_model(model, path)
+    return path.read_bytes()
+
+
+def _members(data):
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def _zip(members):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+def _random_json(rng, depth=0):
+    kind = rng.integers(6 if depth < 4 else 3)
+    if kind == 0:
+        return float(rng.normal())
+    if kind == 1:
+        return rng.choice(["Dense", "Sequential", "class_name", "", "x" * 5])
+    if kind == 2:
+        return None
+    if kind == 3:
+        return [_random_json(rng, depth + 1) for _ in range(rng.integers(3))]
+    if kind == 4:
+        return {"class_name": _random_json(rng, 4), "config": _random_json(rng, depth)}
+    keys = ["model", "compile", "checksums", "layers", "name", "units", "input_specs"]
+    return {str(rng.choice(keys)): _random_json(rng, depth + 1) for _ in range(3)}
+
+
+def _corrupt(data, rng):
+    kind = rng.integers(6)
+    if kind == 0:  # flip bytes anywhere
+        raw = bytearray(data)
+        for i in rng.integers(len(raw), size=rng.integers(1, 8)):
+            raw[i] ^= int(rng.integers(1, 256))
+        return bytes(raw)
+    if kind == 1:  # truncate
+        return data[: rng.integers(len(data))]
+    members = _members(data)
+    name = str(rng.choice(sorted(members)))
+    if kind == 2:  # a member replaced by random bytes
+        members[name] = rng.bytes(int(rng.integers(0, 200)))
+    elif kind == 3:  # a member replaced by random JSON
+        members[name] = json.dumps(_random_json(rng)).encode()
+    elif kind == 4:  # a member renamed
+        members[str(rng.choice(["x.json", "../config.json", "/a", name.upper()]))] = (
+            members.pop(name)
+        )
+    else:  # a JSON member edited in one place
+        text = members["config.json"] if rng.integers(2) else members["metadata.json"]
+        tree = json.loads(text)
+        key = str(rng.choice(sorted(tree)))
+        tree[key] = _random_json(rng)
+        target = "config.json" if "model" in tree else "metadata.json"
+        members[target] = json.dumps(tree).encode()
+    return _zip(members)
+
+
+def test_corrupted_archives_raise_only_archive_error(tmp_path, original):
+    rng = np.random.default_rng(1234)
+    path = tmp_path / "bad.zip"
+    for case in range(200):
+        path.write_bytes(_corrupt(original, rng))
+        start = time.perf_counter()
+        try:
+            load_model(path)
+        except ArchiveError:
+            pass
+        except Exception as error:  # pragma: no cover - the failure report
+            raise AssertionError(f"case {case}: {type(error).__name__}: {error}")
+        assert time.perf_counter() - start < 5, f"case {case} was slow"

@@ -87,9 +87,20 @@ class TrainingMixin:
             raise ValueError("save_weights: the model holds no variables yet.")
         weights.save_weights(self.variables, path)
 
-    def load_weights(self, path: Any) -> None:
-        """Reads variables saved by `save_weights` into the model, checking that
-        every name and shape fits (build the model first).
+    def load_weights(self, path: Any, skip_mismatch: bool = False) -> list[str]:
+        """Reads variables saved by `save_weights` into the model, by name
+        (build the model first).
+
+        Args:
+          path: a file written by `save_weights`.
+          skip_mismatch: load what fits and skip the rest (missing, extra or
+            mis-shaped paths) instead of raising.
+
+        Returns:
+          What was skipped, one line per path (empty when everything fit).
+
+        Raises:
+          VariablesError: something does not fit and `skip_mismatch` is False.
 
         Example:
           >>> import os, tempfile
@@ -97,14 +108,21 @@ class TrainingMixin:
           >>> _ = model.build((None, 3), seed=0)
           >>> path = os.path.join(tempfile.mkdtemp(), "m.weights.npz")
           >>> model.save_weights(path); model.load_weights(path)
+          []
         """
         loaded = weights.load_weights(path)
         if self.variables is None:
             raise ValueError(
                 "load_weights: build the model first (model.build(shape))."
             )
-        weights.check_same_layout(type(self).__name__, self.variables, loaded)
-        self.variables = loaded
+        if not skip_mismatch:
+            weights.check_same_layout(
+                type(self).__name__, self.variables, loaded,
+                hint="load_weights(path, skip_mismatch=True) loads what fits.",
+            )  # fmt: skip
+        problems = weights.layout_problems(self.variables, loaded)
+        self.variables = weights.merge_fitting(self.variables, loaded)
+        return problems
 
     def save(self, path: Any) -> None:
         """Saves architecture, weights and optimizer state in one archive (see

@@ -51,10 +51,14 @@ def load_weights(path: str | os.PathLike) -> dict[str, Any]:
     return {"params": tree.get("params", {}), "state": tree.get("state", {})}
 
 
-def check_same_layout(
-    owner: str, expected: dict[str, Any], given: dict[str, Any]
-) -> None:
-    """Raises `VariablesError` naming missing, extra and mis-shaped paths."""
+def layout_problems(expected: dict[str, Any], given: dict[str, Any]) -> list[str]:
+    """One line per missing, extra or mis-shaped path of `given` against `expected`.
+
+    Example:
+      >>> want, got = {"w": jnp.ones(2)}, {"w": jnp.ones(3)}
+      >>> layout_problems(want, got)
+      ['mis-shaped: w expected (2,), received (3,)']
+    """
     want = {p: tuple(v.shape) for p, v in flatten_paths(expected).items()}
     got = {p: tuple(v.shape) for p, v in flatten_paths(given).items()}
     problems = [f"missing: {p} {s}" for p, s in want.items() if p not in got]
@@ -64,7 +68,25 @@ def check_same_layout(
         for p, s in want.items()
         if p in got and got[p] != s
     ]
+    return problems
+
+
+def check_same_layout(
+    owner: str, expected: dict[str, Any], given: dict[str, Any], hint: str = ""
+) -> None:
+    """Raises `VariablesError` naming every missing, extra and mis-shaped path."""
+    problems = layout_problems(expected, given)
     if problems:
-        raise VariablesError(
-            f"{owner}: the weights do not fit.\n  " + "\n  ".join(problems)
-        )
+        message = f"{owner}: the weights do not fit.\n  " + "\n  ".join(problems)
+        raise VariablesError(message + (f"\nHint: {hint}" if hint else ""))
+
+
+def merge_fitting(expected: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """`expected` with every path that `given` holds at the same shape replaced."""
+    got = flatten_paths(given)
+    merged = {
+        p: got[p] if p in got and tuple(got[p].shape) == tuple(v.shape) else v
+        for p, v in flatten_paths(expected).items()
+    }
+    tree = unflatten_paths(merged)
+    return {"params": tree.get("params", {}), "state": tree.get("state", {})}

@@ -38,7 +38,7 @@ import numpy as np
 import stateless
 from nn import registry
 from stateless import mixed_precision, random
-from stateless.scope import flatten_paths
+from stateless.scope import flatten_paths, unflatten_paths
 from train import optimizers
 from train.steps import TrainState, init_metrics
 
@@ -318,16 +318,8 @@ def _variables(model: Any, flat: dict[str, np.ndarray], specs: Any) -> Any:
 
 
 def _nest(flat: dict[str, Any]) -> dict[str, Any]:
-    tree: dict[str, Any] = {}
-    for key, value in flat.items():
-        *parents, leaf = key.split("/")
-        node = tree
-        for part in parents:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ArchiveError(f"weights.npz: conflicting key {key!r}.")
-        node[leaf] = value
-    return tree
+    with _guard("weights.npz"):
+        return unflatten_paths(flat)
 
 
 def _restore_train_state(model: Any, arrays: dict[str, np.ndarray]) -> None:

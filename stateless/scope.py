@@ -59,6 +59,8 @@ def unflatten_paths(flat: Mapping[str, Any]) -> dict[str, Any]:
         node = tree
         for key in parents:
             node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"unflatten_paths: {path!r} runs through a leaf.")
         node[leaf] = value
     return tree
 

@@ -26,7 +26,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -37,6 +36,7 @@ import numpy as np
 
 import stateless
 from nn import registry
+from nn.models.weights import npz_bytes, write_atomically, zip_bytes
 from stateless import mixed_precision, random
 from stateless.scope import flatten_paths, unflatten_paths
 from train import optimizers
@@ -44,7 +44,6 @@ from train.steps import TrainState, init_metrics
 
 MEMBERS = ("config.json", "metadata.json", "weights.npz", "optimizer.npz")
 MAX_MEMBER_BYTES = 2 * 1024**3
-_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 class ArchiveError(ValueError):
@@ -58,21 +57,6 @@ class ArchiveError(ValueError):
 
 
 # -- saving ----------------------------------------------------------------------
-
-
-def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    """An `.npz` (zip of `.npy`) with fixed timestamps, hence deterministic bytes."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as npz:
-        for key, array in arrays.items():
-            data = io.BytesIO()
-            np.lib.format.write_array(
-                data, np.asarray(array, order="C"), allow_pickle=False
-            )
-            info = zipfile.ZipInfo(key + ".npy", _DATE)
-            info.external_attr = 0o644 << 16
-            npz.writestr(info, data.getvalue())
-    return out.getvalue()
 
 
 def _compile_config(model: Any) -> dict[str, Any] | None:
@@ -96,36 +80,6 @@ def _compile_config(model: Any) -> dict[str, Any] | None:
         ],
         "steps_per_execution": trainer.steps_per_execution,
     }
-
-
-def _write_atomically(path: str, members: dict[str, bytes]) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".model-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            with zipfile.ZipFile(file, "w") as archive:
-                for name, data in members.items():
-                    info = zipfile.ZipInfo(name, _DATE)
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    info.external_attr = 0o644 << 16
-                    archive.writestr(info, data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable (POSIX)
-        directory = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-    except OSError:
-        pass
 
 
 def save_model(model: Any, path: str | os.PathLike) -> None:
@@ -159,7 +113,7 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
     flat = flatten_paths(model.variables)
     members = {
         "config.json": config_bytes,
-        "weights.npz": _npz_bytes({k: np.asarray(v) for k, v in flat.items()}),
+        "weights.npz": npz_bytes({k: np.asarray(v) for k, v in flat.items()}),
     }
     ts = model.trainer.train_state if config["compile"] is not None else None
     if ts is not None:
@@ -168,7 +122,7 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
             for i, leaf in enumerate(jax.tree.leaves(ts.opt_state))
         }
         arrays.update(step=np.asarray(ts.step), key=np.asarray(ts.key))
-        members["optimizer.npz"] = _npz_bytes(arrays)
+        members["optimizer.npz"] = npz_bytes(arrays)
     specs = getattr(model, "input_specs", None)
     metadata = {
         "framework": "stateless",
@@ -186,7 +140,7 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
         },
     }
     members["metadata.json"] = json.dumps(metadata).encode()
-    _write_atomically(path, members)
+    write_atomically(path, zip_bytes(members, compress=True))
 
 
 # -- loading ---------------------------------------------------------------------

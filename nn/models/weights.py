@@ -9,8 +9,11 @@ crash mid-write never leaves a broken file where a good one was. Loading uses
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import tempfile
+import zipfile
 from typing import Any
 
 import jax.numpy as jnp
@@ -19,9 +22,55 @@ import numpy as np
 from stateless.errors import VariablesError
 from stateless.scope import flatten_paths, unflatten_paths
 
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed member timestamps: same data, same bytes
+
+
+def zip_bytes(members: dict[str, bytes], compress: bool = False) -> bytes:
+    """A zip holding `members`, with fixed timestamps (deterministic bytes)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name, ZIP_DATE)
+            info.compress_type = (
+                zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+            )
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return out.getvalue()
+
+
+def npz_bytes(arrays: dict[str, Any]) -> bytes:
+    """An `.npz` of `arrays` (no pickled objects) with deterministic bytes."""
+    members = {}
+    for key, array in arrays.items():
+        data = io.BytesIO()
+        np.lib.format.write_array(
+            data, np.asarray(array, order="C"), allow_pickle=False
+        )
+        members[key + ".npy"] = data.getvalue()
+    return zip_bytes(members)
+
+
+def write_atomically(path: str | os.PathLike, data: bytes) -> None:
+    """Writes `data` to a temporary file beside `path`, fsyncs it, then renames
+    it into place: a crash never leaves a half-written file where a good one was."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".saving-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
 
 def save_weights(variables: dict[str, Any], path: str | os.PathLike) -> None:
-    """Writes `variables` to `path` atomically (temporary file, then rename).
+    """Writes `variables` to `path` as `.npz`, atomically.
 
     Example:
       >>> import os, tempfile
@@ -30,17 +79,7 @@ def save_weights(variables: dict[str, Any], path: str | os.PathLike) -> None:
       >>> load_weights(path)["params"]["d"]["w"].tolist()
       [1.0, 1.0]
     """
-    path = os.fspath(path)
-    arrays = {k: np.asarray(v) for k, v in flatten_paths(variables).items()}
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".weights-", suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    write_atomically(path, npz_bytes(flatten_paths(variables)))
 
 
 def load_weights(path: str | os.PathLike) -> dict[str, Any]:

@@ -28,3 +28,4 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-demo
 	$(PY) bench/ops_overhead.py
+	$(PY) bench/scaling.py

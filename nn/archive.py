@@ -4,7 +4,7 @@ An archive holds up to four members:
 
 - `config.json`: `{"model": nn.serialize(model), "compile": {...} or null}`;
 - `metadata.json`: framework version, backend, UTC date, dtype policy, the
-  model's input specs and a sha256 per weights member;
+  model's input specs and a sha256 of every other member;
 - `weights.npz`: the variables under flat `"params/..."`/`"state/..."` keys;
 - `optimizer.npz` (compiled and trained models): the optimizer state's leaves
   in tree order (`arr_0`, `arr_1`, ...), the `step` and the run's `key`.
@@ -16,6 +16,11 @@ variables give the same bytes. Loading is safe by construction: configs are
 data, only registered class names are constructed, `np.load` never unpickles,
 and every corruption (bad zip, unknown member, oversized member, invalid
 JSON, bad checksum, missing or mis-shaped weights) raises `ArchiveError`.
+
+The checksums cover `config.json`, `weights.npz` and `optimizer.npz` and are
+checked before anything else is read from them. `metadata.json` cannot hold
+its own checksum (writing it would change it); it holds no weights and names
+no classes, and every field of it that loading uses is validated as read.
 """
 
 from __future__ import annotations
@@ -134,9 +139,7 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
         if specs is None
         else [[list(s.shape), str(s.dtype)] for s in specs],
         "checksums": {
-            name: hashlib.sha256(data).hexdigest()
-            for name, data in members.items()
-            if name.endswith(".npz")
+            name: hashlib.sha256(data).hexdigest() for name, data in members.items()
         },
     }
     members["metadata.json"] = json.dumps(metadata).encode()
@@ -183,6 +186,22 @@ def _read_members(path: str) -> dict[str, bytes]:
         if name not in members:
             raise ArchiveError(f"{path}: the member {name} is missing.")
     return members
+
+
+def _check_sums(path: str, members: dict[str, bytes], metadata: dict[str, Any]) -> None:
+    """Every member but metadata.json matches its sha256 in metadata.json."""
+    checksums = metadata.get("checksums")
+    if not isinstance(checksums, dict):
+        raise ArchiveError("metadata.json: missing checksums.")
+    covered = sorted(set(members) - {"metadata.json"})
+    if sorted(checksums) != covered:
+        raise ArchiveError(
+            f"{path}: metadata.json has checksums for {sorted(checksums)!r:.200}, "
+            f"but the archive holds {covered}."
+        )
+    for name in covered:
+        if checksums[name] != hashlib.sha256(members[name]).hexdigest():
+            raise ArchiveError(f"{path}: {name} fails its sha256 checksum.")
 
 
 def _json(members: dict[str, bytes], name: str) -> dict[str, Any]:
@@ -335,18 +354,9 @@ def load_model(
     """
     path = os.fspath(path)
     members = _read_members(path)
-    config, metadata = _json(members, "config.json"), _json(members, "metadata.json")
-    checksums = metadata.get("checksums")
-    if not isinstance(checksums, dict):
-        raise ArchiveError("metadata.json: missing checksums.")
-    for name in ("weights.npz", "optimizer.npz"):
-        if (name in members) != (name in checksums):
-            raise ArchiveError(f"{path}: {name} and its checksum do not match up.")
-        if (
-            name in members
-            and checksums[name] != hashlib.sha256(members[name]).hexdigest()
-        ):
-            raise ArchiveError(f"{path}: {name} fails its sha256 checksum.")
+    metadata = _json(members, "metadata.json")
+    _check_sums(path, members, metadata)
+    config = _json(members, "config.json")
     if set(config) != {"model", "compile"}:
         raise ArchiveError("config.json: expected the keys 'model' and 'compile'.")
     if safe_mode:

@@ -1,15 +1,28 @@
-"""Checkpointing a whole training run (`TrainState`) by epoch, with orbax.
+"""Checkpointing a whole training run (`TrainState`) with orbax, by epoch or step.
 
 `CheckpointManager` is a thin wrapper over `orbax.checkpoint.CheckpointManager`:
 orbax writes each checkpoint under a temporary name and renames it into place
-once complete (and, with `async_save`, writes in a background thread after
-copying the arrays to host), so a crash mid-write never leaves a half
-checkpoint that `restore` would read. Nothing here re-implements that.
+once complete (and, with `async_save`, copies the arrays to host before `save`
+returns, then writes in a background thread), so a process killed mid-write
+never leaves a half checkpoint that `restore` would read or `checkpoints`
+would list. Nothing here re-implements that.
 
-Checkpoints are keyed by the number of epochs *completed*: the state saved
-after epoch index `e` (as `on_epoch_end` counts, from 0) is checkpoint `e + 1`,
-so `trainer.fit(..., initial_epoch=manager.latest_epoch)` resumes exactly.
-`CheckpointCallback` saves this way at every epoch end.
+A manager counts in one `unit`, and its checkpoints are numbered in it:
+
+* `unit="epoch"` (default): the number of epochs *completed*. The state saved
+  after epoch index `e` (as `on_epoch_end` counts, from 0) is checkpoint
+  `e + 1`, so `fit(..., initial_epoch=manager.latest)` resumes exactly.
+* `unit="step"`: the optimizer steps taken, `int(train_state.step)` (it keeps
+  counting across epochs and resumed runs). Restoring one gives back the state
+  of that step bit for bit (parameters, optimizer state, step, key); a `fit`
+  resumed from it starts an epoch from its first batch, so it re-runs the
+  batches that epoch had already trained on and does not repeat an
+  uninterrupted run exactly. Resume exactly from epoch checkpoints.
+
+Checkpoint directories are named `<unit>_<number>` (`epoch_3`, `step_1200`)
+and a manager lists only its own unit's, so numbers never collide: an epoch
+manager and a step manager may share a directory. `CheckpointCallback` saves
+through either during `fit`.
 
 Example:
   >>> import tempfile
@@ -22,9 +35,9 @@ Example:
   ...     for epoch in (1, 2, 3):
   ...         _ = manager.save(epoch, ts._replace(step=jnp.int32(epoch)))
   ...     back = manager.restore(ts)
-  ...     print(manager.all_epochs, int(back.step), type(back).__name__)
+  ...     print(manager.checkpoints, int(back.step), sorted(os.listdir(tmp)))
   ...     manager.close()
-  [2, 3] 3 TrainState
+  [2, 3] 3 ['epoch_2', 'epoch_3']
 """
 
 from __future__ import annotations
@@ -37,8 +50,11 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from train.callbacks._train_state import live_train_state
 from train.callbacks.base import Callback
 from train.steps import TrainState
+
+UNITS = ("epoch", "step")
 
 
 def _abstract(leaf: Any) -> jax.ShapeDtypeStruct:
@@ -51,24 +67,24 @@ def _abstract(leaf: Any) -> jax.ShapeDtypeStruct:
 
 
 class CheckpointManager:
-    """Saves and restores `TrainState`s under `directory`, one per epoch.
+    """Saves and restores `TrainState`s under `directory`, numbered in `unit`.
 
     Args:
-      directory: where checkpoints live (one subdirectory per epoch); created
-        when missing.
+      directory: where checkpoints live (one subdirectory `<unit>_<number>`
+        each); created when missing.
+      unit: `"epoch"` (numbers are epochs completed) or `"step"` (numbers
+        are `int(train_state.step)`); see the module docstring.
       max_to_keep: how many checkpoints to keep (None: all). Without
         `best_metric` the newest are kept; with it, the best.
       best_metric: a log key (e.g. `"val_loss"`) that ranks checkpoints;
         every `save` must then be given logs holding it.
       best_mode: `"min"` or `"max"`: which values of `best_metric` are best.
-      save_every_epochs: `save` only writes when `epoch` is a multiple of it
-        (unless forced).
       async_save: write in the background; `wait()` (or `restore`, `close`)
         blocks until every write is done.
 
     Raises:
-      ValueError: if `best_mode` is neither "min" nor "max", or
-        `save_every_epochs` is not a positive int.
+      ValueError: if `unit` is neither "epoch" nor "step", or `best_mode`
+        neither "min" nor "max".
 
     Example:
       >>> import tempfile
@@ -78,7 +94,7 @@ class CheckpointManager:
       ...     manager = CheckpointManager(tmp, max_to_keep=1, best_metric="loss")
       ...     for epoch, loss in [(1, 0.5), (2, 0.9), (3, 0.7)]:
       ...         _ = manager.save(epoch, ts, {"loss": loss})
-      ...     print(manager.best_epoch, manager.latest_epoch, manager.all_epochs)
+      ...     print(manager.best, manager.latest, manager.checkpoints)
       ...     manager.close()
       1 1 [1]
     """
@@ -87,48 +103,51 @@ class CheckpointManager:
         self,
         directory: str | os.PathLike,
         *,
+        unit: str = "epoch",
         max_to_keep: int | None = None,
         best_metric: str | None = None,
         best_mode: str = "min",
-        save_every_epochs: int = 1,
         async_save: bool = True,
     ) -> None:
+        if unit not in UNITS:
+            raise ValueError(
+                f"CheckpointManager: expected unit 'epoch' or 'step'. "
+                f"Received: unit={unit!r}."
+            )
         if best_mode not in ("min", "max"):
             raise ValueError(f"best_mode must be 'min' or 'max', not {best_mode!r}.")
-        if not isinstance(save_every_epochs, int) or save_every_epochs < 1:
-            raise ValueError(
-                f"save_every_epochs must be a positive int, not {save_every_epochs!r}."
-            )
         self.directory = os.path.abspath(os.fspath(directory))
+        self.unit = unit
         self.best_metric = best_metric
-        self.save_every_epochs = save_every_epochs
         options = ocp.CheckpointManagerOptions(
             max_to_keep=max_to_keep,
             best_fn=(lambda m: float(m[best_metric])) if best_metric else None,
             best_mode=best_mode,
-            save_interval_steps=1,  # `save` decides, by `save_every_epochs`
+            save_interval_steps=1,  # the caller decides when to save
+            step_prefix=unit,
             enable_async_checkpointing=async_save,
             create=True,
         )
         self._manager = ocp.CheckpointManager(self.directory, options=options)
 
+    def path(self, number: int) -> str:
+        """The directory checkpoint `number` is (or would be) saved in."""
+        return os.path.join(self.directory, f"{self.unit}_{int(number)}")
+
     def save(
         self,
-        epoch: int,
+        number: int,
         train_state: TrainState,
         logs: Mapping[str, Any] | None = None,
-        *,
-        force: bool = False,
     ) -> bool:
-        """Saves `train_state` as checkpoint `epoch` (epochs completed).
+        """Saves `train_state` as checkpoint `number` (in the manager's unit).
 
         Args:
-          epoch: the checkpoint's number: the epochs the state has completed.
-          train_state: the `TrainState` to save.
-          logs: the epoch's logs (Python floats); kept with the checkpoint and
-            used to rank it when `best_metric` is set.
-          force: save even when `epoch` is not a multiple of
-            `save_every_epochs`.
+          number: the checkpoint's number: epochs completed, or steps taken.
+          train_state: the `TrainState` to save. Its arrays are copied to host
+            before this returns, so the next step may donate them.
+          logs: the epoch's (or step's) logs (Python floats); kept with the
+            checkpoint and used to rank it when `best_metric` is set.
 
         Returns:
           Whether a checkpoint was written (or started, when saving async).
@@ -136,8 +155,6 @@ class CheckpointManager:
         Raises:
           KeyError: if `best_metric` is set and `logs` lack it.
         """
-        if not force and epoch % self.save_every_epochs:
-            return False
         metrics = {k: float(v) for k, v in (logs or {}).items()}
         if self.best_metric is not None and self.best_metric not in metrics:
             raise KeyError(
@@ -146,51 +163,51 @@ class CheckpointManager:
             )
         pytree = TrainState(*train_state)._asdict()
         return self._manager.save(
-            int(epoch),
+            int(number),
             args=ocp.args.StandardSave(pytree),
             metrics=metrics or None,
             force=True,
         )
 
-    def restore(self, template: TrainState, epoch: int | None = None) -> TrainState:
-        """The `TrainState` saved as checkpoint `epoch` (default: the latest).
+    def restore(self, template: TrainState, number: int | None = None) -> TrainState:
+        """The `TrainState` saved as checkpoint `number` (default: the latest).
 
         Args:
           template: a `TrainState` of the same structure (e.g. the trainer's,
             or a fresh `init_train_state`); the result has its tree
             structure, shapes, dtypes and shardings. Its values are unused.
-          epoch: which checkpoint; None for the latest.
+          number: which checkpoint; None for the latest.
 
         Raises:
           FileNotFoundError: if there is no such checkpoint.
         """
         self.wait()
-        if epoch is None:
-            epoch = self.latest_epoch
-        if epoch is None or epoch not in self.all_epochs:
+        if number is None:
+            number = self.latest
+        if number is None or number not in self.checkpoints:
             raise FileNotFoundError(
-                f"restore: no checkpoint {epoch} in {self.directory}."
+                f"restore: no {self.unit} checkpoint {number} in {self.directory}."
             )
         abstract = jax.tree.map(_abstract, TrainState(*template)._asdict())
         restored = self._manager.restore(
-            int(epoch), args=ocp.args.StandardRestore(abstract)
+            int(number), args=ocp.args.StandardRestore(abstract)
         )
         return TrainState(**restored)
 
     @property
-    def latest_epoch(self) -> int | None:
-        """The newest checkpoint's epoch, or None when there is none."""
+    def latest(self) -> int | None:
+        """The newest checkpoint's number, or None when there is none."""
         return self._manager.latest_step()
 
     @property
-    def best_epoch(self) -> int | None:
-        """The best checkpoint's epoch by `best_metric` (the latest without
+    def best(self) -> int | None:
+        """The best checkpoint's number by `best_metric` (the latest without
         one), or None when there is none."""
         return self._manager.best_step()
 
     @property
-    def all_epochs(self) -> list[int]:
-        """The epochs of every checkpoint kept, in increasing order."""
+    def checkpoints(self) -> list[int]:
+        """The numbers of every checkpoint kept, in increasing order."""
         return sorted(self._manager.all_steps())
 
     def wait(self) -> None:
@@ -203,17 +220,28 @@ class CheckpointManager:
 
 
 class CheckpointCallback(Callback):
-    """Saves the live `TrainState` through `manager` at every epoch end.
+    """Saves the live `TrainState` through `manager` during `fit`.
 
-    The state after epoch index `epoch` is saved as checkpoint `epoch + 1`
-    (epochs completed), with the epoch's logs (for `best_metric`). The state
-    comes from `self.model.trainer.train_state` (an `nn.Model`) or
+    With an epoch manager it saves after every `save_every`-th epoch: the
+    state after epoch index `epoch` is checkpoint `epoch + 1`, when that is a
+    multiple of `save_every`. With a step manager it saves at the end of a
+    batch whenever the step count `int(train_state.step)` has passed a
+    multiple of `save_every` since the previous batch (with
+    `steps_per_execution=k` the hooks see every k-th step, so a save may land
+    up to k - 1 steps after the multiple), as checkpoint `step`. The epoch's
+    or batch's logs go with it (for `best_metric`). At train end it waits
+    for pending writes.
+
+    The state comes from `self.model.trainer.train_state` (an `nn.Model`) or
     `self.model.train_state` (a `Trainer` used directly): the fit loop keeps
     `train_state` live, as of the last finished step, while callbacks run.
-    At train end it waits for pending writes.
 
     Args:
       manager: the `CheckpointManager` to save through.
+      save_every: epochs or steps (the manager's unit) between two saves.
+
+    Raises:
+      ValueError: if `save_every` is not a positive int.
 
     Example:
       >>> import tempfile
@@ -222,32 +250,50 @@ class CheckpointCallback(Callback):
       ...     return x @ v["params"]["w"], v["state"]
       >>> trainer = train.Trainer(apply, "mse", train.optimizers.SGD(0.1))
       >>> trainer.variables = {"params": {"w": jnp.zeros((2, 1))}, "state": {}}
-      >>> x = np.ones((8, 2), "float32")
+      >>> x = np.ones((8, 2), "float32")  # 4 batches of 2: 4 steps an epoch
       >>> with tempfile.TemporaryDirectory() as tmp:
-      ...     manager = CheckpointManager(tmp, max_to_keep=2)
-      ...     _ = trainer.fit(x, x[:, :1], epochs=3, verbose=0, seed=0,
-      ...                     callbacks=[CheckpointCallback(manager)])
-      ...     print(manager.all_epochs)
-      ...     manager.close()
-      [2, 3]
+      ...     epochs = CheckpointManager(tmp, max_to_keep=2)
+      ...     steps = CheckpointManager(tmp, unit="step")
+      ...     _ = trainer.fit(x, x[:, :1], batch_size=2, epochs=3, verbose=0,
+      ...                     seed=0, callbacks=[CheckpointCallback(epochs),
+      ...                                        CheckpointCallback(steps, 5)])
+      ...     print(epochs.checkpoints, steps.checkpoints)
+      ...     epochs.close(); steps.close()
+      [2, 3] [5, 10]
     """
 
-    def __init__(self, manager: CheckpointManager) -> None:
+    def __init__(self, manager: CheckpointManager, save_every: int = 1) -> None:
         super().__init__()
+        if not isinstance(save_every, int) or save_every < 1:
+            raise ValueError(
+                "CheckpointCallback: expected save_every a positive int. "
+                f"Received: save_every={save_every!r}."
+            )
         self.manager = manager
+        self.save_every = save_every
+        self._step = 0
 
-    def _train_state(self) -> TrainState:
-        for owner in (getattr(self.model, "trainer", None), self.model):
-            ts = getattr(owner, "train_state", None)
-            if ts is not None:
-                return ts
-        raise ValueError(
-            "CheckpointCallback: neither the model nor its trainer has a "
-            "train_state to save."
-        )
+    def implements_train_batch_hooks(self) -> bool:
+        return self.manager.unit == "step"
+
+    def on_train_begin(self, logs=None):
+        if self.manager.unit == "step":
+            ts = live_train_state(self.model, "CheckpointCallback")
+            self._step = int(ts.step)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.manager.unit != "step":
+            return
+        ts = live_train_state(self.model, "CheckpointCallback")
+        step, previous = int(ts.step), self._step
+        self._step = step
+        if step // self.save_every > previous // self.save_every:
+            self.manager.save(step, ts, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.manager.save(epoch + 1, self._train_state(), logs)
+        if self.manager.unit == "epoch" and (epoch + 1) % self.save_every == 0:
+            ts = live_train_state(self.model, "CheckpointCallback")
+            self.manager.save(epoch + 1, ts, logs)
 
     def on_train_end(self, logs=None):
         self.manager.wait()

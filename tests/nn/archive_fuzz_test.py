@@ -1,5 +1,6 @@
 """Fuzzing `nn.archive.load_model`: corrupt archives raise only `ArchiveError`."""
 
+import hashlib
 import io
 import json
 import time
@@ -53,6 +54,21 @@ def _random_json(rng, depth=0):
     return {str(rng.choice(keys)): _random_json(rng, depth + 1) for _ in range(3)}
 
 
+def _resum(members):
+    """The checksums recomputed, so that an edit reaches the checks behind
+    them (left alone when metadata.json is no longer a JSON object)."""
+    try:
+        meta = json.loads(members["metadata.json"])
+        meta["checksums"] = {
+            name: hashlib.sha256(data).hexdigest()
+            for name, data in members.items()
+            if name != "metadata.json"
+        }
+    except Exception:
+        return members
+    return {**members, "metadata.json": json.dumps(meta).encode()}
+
+
 def _corrupt(data, rng):
     kind = rng.integers(6)
     if kind == 0:  # flip bytes anywhere
@@ -79,7 +95,7 @@ def _corrupt(data, rng):
         tree[key] = _random_json(rng)
         target = "config.json" if "model" in tree else "metadata.json"
         members[target] = json.dumps(tree).encode()
-    return _zip(members)
+    return _zip(_resum(members) if rng.integers(2) else members)
 
 
 def test_corrupted_archives_raise_only_archive_error(tmp_path, original):

@@ -147,10 +147,16 @@ def _weights(members):
 
 def _tampered(saved, kind):
     members = dict(saved[1])
-    if kind == "unknown class":
+    if kind in ("unknown class", "config checksum"):
         config = json.loads(members["config.json"])
         config["model"]["config"]["layers"][0]["class_name"] = "os.system"
         members["config.json"] = json.dumps(config).encode()
+        if kind == "unknown class":  # re-summed: safe mode must refuse it
+            members = _resum(members)
+    elif kind == "unlisted config":
+        meta = json.loads(members["metadata.json"])
+        del meta["checksums"]["config.json"]
+        members["metadata.json"] = json.dumps(meta).encode()
     elif kind == "../evil":
         members["../evil"] = b"x"
     elif kind == "absolute":
@@ -161,6 +167,7 @@ def _tampered(saved, kind):
         members["weights.npz"] = _npz(w)
     elif kind == "json":
         members["config.json"] = b"{not json"
+        members = _resum(members)
     elif kind == "missing weights":
         del members["weights.npz"]
     elif kind in ("missing variable", "mis-shaped"):
@@ -177,7 +184,10 @@ def _tampered(saved, kind):
 @pytest.mark.parametrize(
     "kind, message",
     [("unknown class", "safe_mode"), ("../evil", r"'\.\.'"), ("absolute", "absolute"),
-     ("checksum", "sha256"), ("json", "not valid JSON"), ("missing weights", "missing"),
+     ("checksum", "weights.npz fails its sha256"),
+     ("config checksum", "config.json fails its sha256"),
+     ("unlisted config", "checksums for .*'optimizer.npz', 'weights.npz'"),
+     ("json", "not valid JSON"), ("missing weights", "missing"),
      ("missing variable", "missing: params/dense/bias"),
      ("mis-shaped", "mis-shaped: params/dense/bias")],
 )  # fmt: skip
@@ -185,6 +195,11 @@ def test_tampered_archives_are_refused(tmp_path, saved, kind, message):
     path = _write(tmp_path / "bad.zip", _tampered(saved, kind))
     with pytest.raises(ArchiveError, match=message):
         load_model(path)
+
+
+def test_checksums_cover_every_member_but_the_metadata(saved):
+    checksums = json.loads(saved[1]["metadata.json"])["checksums"]
+    assert sorted(checksums) == ["config.json", "optimizer.npz", "weights.npz"]
 
 
 def test_truncated_and_oversized_archives_are_refused(tmp_path, saved, monkeypatch):

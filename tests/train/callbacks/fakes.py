@@ -25,6 +25,11 @@ class FakeModel:
     def make_variables(step: int) -> dict[str, Any]:
         return {"params": {"w": np.full((2,), float(step))}, "state": {}}
 
+    @property
+    def train_state(self) -> SimpleNamespace:
+        """What checkpointing callbacks save: here only the step count."""
+        return SimpleNamespace(step=np.int32(self.step))
+
     def train_one_batch(self) -> None:
         self.step += 1
         self.variables = self.make_variables(self.step)

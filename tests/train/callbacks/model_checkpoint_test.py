@@ -1,9 +1,13 @@
-"""ModelCheckpoint: which saves happen, under which names, of which state."""
+"""ModelCheckpoint: which saves happen, under which names or checkpoint
+numbers, of which state."""
 
+import chex
 import pytest
 
 from tests.train.callbacks.fakes import fit
+from tests.train.checkpoint_test import Record, X, Y, template, trainer
 from train.callbacks import ModelCheckpoint
+from train.checkpoint import CheckpointManager
 
 VAL_LOSS = [1.0, 0.8, 0.9, 0.85, 0.7]
 
@@ -104,3 +108,91 @@ def test_verbose_reports_each_decision(tmp_path, capsys):
 def test_rejects_a_bad_save_freq(save_freq):
     with pytest.raises(ValueError, match="save_freq"):
         ModelCheckpoint("m.keras", save_freq=save_freq)
+
+
+class FakeManager:
+    """Records what a CheckpointManager would save: (number, step)."""
+
+    def __init__(self, unit):
+        self.unit, self.saved, self.waited = unit, [], False
+
+    def path(self, number):
+        return f"ckpt/{self.unit}_{number}"
+
+    def save(self, number, ts, logs):
+        self.saved.append((number, int(ts.step)))
+
+    def wait(self):
+        self.waited = True
+
+
+def test_a_manager_gets_the_best_epochs_as_epochs_completed():
+    manager = FakeManager("epoch")
+    _fit(ModelCheckpoint(manager=manager, save_best_only=True))
+    assert manager.saved == [(1, 2), (2, 4), (5, 10)] and manager.waited
+    manager = FakeManager("epoch")
+    checkpoint = ModelCheckpoint(
+        manager=manager, monitor="val_accuracy", save_best_only=True
+    )
+    _fit(checkpoint, [0.5, 0.4, 0.6, 0.6], key="val_accuracy")
+    assert manager.saved == [(1, 2), (3, 6)] and checkpoint.best == 0.6
+
+
+def test_a_step_manager_gets_every_n_batches_by_step(capsys):
+    manager = FakeManager("step")
+    _fit(
+        ModelCheckpoint(manager=manager, save_freq=2, verbose=1), [1.0, 1.0], batches=3
+    )
+    assert manager.saved == [(2, 2), (4, 4), (6, 6)]
+    assert "Epoch 2: saving model to ckpt/step_4\n" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({}, "a filepath or a manager"),
+     ({"filepath": "m.keras", "manager": FakeManager("epoch")}, "not both"),
+     ({"manager": FakeManager("epoch"), "save_weights_only": True}, "filepath"),
+     ({"manager": FakeManager("epoch"), "save_freq": 5}, r"unit='step'"),
+     ({"manager": FakeManager("step")}, r"unit='epoch'")],
+)  # fmt: skip
+def test_rejects_a_manager_that_does_not_fit(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ModelCheckpoint(**kwargs)
+
+
+def test_an_orbax_manager_keeps_the_best_train_states(tmp_path):
+    manager = CheckpointManager(tmp_path)
+    record = Record()  # the state of each step, copied
+    t = trainer()
+    best = ModelCheckpoint(
+        manager=manager, save_best_only=True, mode="min", initial_value_threshold=3.0
+    )
+    history = t.fit(
+        X, Y, batch_size=16, epochs=4, validation_data=(X[:16], Y[:16]),
+        verbose=0, seed=5, callbacks=[best, record],
+    )  # fmt: skip
+    improving, value = [], 3.0
+    for epoch, val_loss in enumerate(history.history["val_loss"], start=1):
+        if val_loss < value:
+            improving, value = [*improving, epoch], val_loss
+    assert 0 < len(improving) < 4  # some epochs saved, some skipped
+    assert manager.checkpoints == improving and best.best == value
+    for epoch in improving:  # 4 steps an epoch
+        back = manager.restore(template(t), epoch)
+        chex.assert_trees_all_equal(back, record.states[4 * epoch])
+    manager.close()
+
+
+def test_an_orbax_step_manager_saves_every_n_steps(tmp_path):
+    manager = CheckpointManager(tmp_path, unit="step")
+    record = Record()
+    t = trainer()
+    checkpoint = ModelCheckpoint(manager=manager, save_freq=3)
+    t.fit(
+        X, Y, batch_size=16, epochs=2, verbose=0, seed=5, callbacks=[checkpoint, record]
+    )
+    assert manager.checkpoints == [3, 6]
+    for step in (3, 6):
+        back = manager.restore(template(t), step)
+        chex.assert_trees_all_equal(back, record.states[step])
+    manager.close()

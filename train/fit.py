@@ -26,6 +26,7 @@ import numpy as np
 
 from stateless import mixed_precision, random
 from train import data as data_lib
+from train import distribute
 from train import losses as losses_lib
 from train import metrics as metrics_lib
 from train import optimizers as optimizers_lib
@@ -67,6 +68,8 @@ class Trainer:
         must have a `variables` attribute.
       train_step: a pure `(TrainState, batch) -> (TrainState, logs)` to use
         instead of the one built from the loss, optimizer and metrics.
+      distribution: a `train.distribute` distribution to run on (default: the
+        one of an enclosing `distribution.scope()`, else one device).
     """
 
     def __init__(
@@ -81,6 +84,7 @@ class Trainer:
         steps_per_execution: int = 1,
         model: Any = None,
         train_step: Callable[..., Any] | None = None,
+        distribution: distribute.Distribution | None = None,
     ):
         self.apply_fn, self.init_fn, self.penalty_fn = apply_fn, init_fn, penalty_fn
         if loss is None and train_step is None:
@@ -108,6 +112,12 @@ class Trainer:
         self._ts: steps_lib.TrainState | None = None
         self._jitted: dict[str, Any] = {}
         self._train_step = train_step
+        self._distribution = distribution
+
+    @property
+    def distribution(self) -> distribute.Distribution | None:
+        """The distribution steps run on: the one given, else the current scope's."""
+        return self._distribution or distribute.current()
 
     @property
     def train_state(self) -> steps_lib.TrainState | None:
@@ -132,14 +142,18 @@ class Trainer:
     # -- compiled steps, built once ------------------------------------------
 
     def _step(self, kind: str) -> Callable[..., Any]:
-        if kind not in self._jitted:
+        dist = self.distribution
+        if (kind, dist) not in self._jitted:
+            axis_name = getattr(dist, "axis_name", None)  # the per-replica path
             train = self._train_step or steps_lib.make_train_step(
                 self.apply_fn, self.loss, self.tx, self.metrics,
                 penalty_fn=self.penalty_fn, compute_dtype=self.compute_dtype,
+                axis_name=axis_name,
             )  # fmt: skip
             evaluate = steps_lib.make_eval_step(
                 self.apply_fn, self.loss, self.metrics,
                 penalty_fn=self.penalty_fn, compute_dtype=self.compute_dtype,
+                axis_name=axis_name,
             )  # fmt: skip
             made = {
                 "train": train,
@@ -150,12 +164,27 @@ class Trainer:
                 ),
             }
             compiled = made[kind]
+            if dist is not None:
+                wrap = {
+                    "train": dist.wrap_train_step,
+                    "train_multi": lambda s: dist.wrap_train_step(s, stacked=True),
+                    "eval": dist.wrap_eval_step,
+                    "predict": dist.wrap_predict_step,
+                }[kind]
+                compiled = wrap(compiled)
             if kind.startswith("train"):
                 compiled = _donating_private_state(compiled)
-            self._jitted[kind] = (
+            self._jitted[kind, dist] = (
                 jax.jit(compiled) if kind in ("eval", "predict") else compiled
             )
-        return self._jitted[kind]
+        return self._jitted[kind, dist]
+
+    def _batch(self, batch: Any, kind: str = "train") -> Any:
+        """`batch` split over the distribution's batch axis (as is without one)."""
+        dist = self.distribution
+        if dist is None:
+            return batch
+        return dist.shard_batch(batch, stacked=kind == "train_multi")
 
     # -- live state shared with callbacks --------------------------------------
 
@@ -183,22 +212,26 @@ class Trainer:
         return ts
 
     def _start_state(self, first_x: Any, key: jax.Array) -> steps_lib.TrainState:
+        dist = self.distribution
         if self.model.variables is None:
             if self.init_fn is None:
                 raise ValueError(
                     "fit: the model holds no variables and no init_fn was given."
                 )
             init_key = random.split(key)[0]  # steps draw from fold_in(key, step)
-            self.model.variables = self.init_fn(init_key, first_x)
+            init = self.init_fn
+            if dist is not None:  # layout checked on shapes, then born sharded
+                specs = dist.variable_specs(jax.eval_shape(init, init_key, first_x))
+                init = jax.jit(init, out_shardings=dist.shardings(specs))
+            self.model.variables = init(init_key, first_x)
         variables = self.model.variables
         ts = self._ts
         if ts is None or jax.tree.structure(ts.params) != jax.tree.structure(
             variables["params"]
         ):
             ts = steps_lib.init_train_state(variables, self.tx, self.metrics, key)
-        return ts._replace(
-            params=variables["params"], state=variables["state"], key=key
-        )
+        ts = ts._replace(params=variables["params"], state=variables["state"], key=key)
+        return ts if dist is None else dist.place_state(ts)
 
     # -- the loop --------------------------------------------------------------
 
@@ -256,6 +289,8 @@ class Trainer:
             validation_data = data_lib.adapt(
                 *_as_tuple(validation_data), batch_size=batch_size
             )
+        if self.distribution is not None and _is_arrays(x):
+            self.distribution.check_batch_size(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
         history = History()  # after the user's callbacks, to see what they log
         built_in = [history] + ([ProgbarLogger()] if verbose else [])
@@ -293,7 +328,7 @@ class Trainer:
                 if batch_hooks:
                     calls.call("on_train_batch_begin", index, {})
                     ts = self._absorb(ts)
-                ts, logs = self._step(kind)(ts, batch)
+                ts, logs = self._step(kind)(ts, self._batch(batch, kind))
                 self._publish(ts)
                 if batch_hooks:
                     calls.call("on_train_batch_end", index, _floats(logs))
@@ -319,9 +354,11 @@ class Trainer:
         if self.loss is None:
             raise ValueError("evaluate: no loss was given to compile; pass loss=...")
         ts = ts._replace(metrics=steps_lib.init_metrics(self.metrics))
+        if self.distribution is not None:
+            ts = self.distribution.place_state(ts)
         logs: dict[str, Any] = {}
         for batch in data_lib.prefetch(dataset):
-            ts, logs = self._step("eval")(ts, batch)
+            ts, logs = self._step("eval")(ts, self._batch(batch))
         if not logs:
             raise ValueError("evaluate: the data held no batches.")
         return _floats(logs)
@@ -357,8 +394,12 @@ class Trainer:
             raise ValueError(
                 "predict: the model holds no variables yet (fit or build it)."
             )
+        if self.distribution is not None:
+            variables = self.distribution.place_variables(variables)
         outputs = [
-            self._step("predict")(variables, steps_lib.unpack_batch(batch)[0])
+            self._step("predict")(
+                variables, self._batch(steps_lib.unpack_batch(batch)[0])
+            )
             for batch in data_lib.prefetch(data_lib.adapt(x, batch_size=batch_size))
         ]
         return jax.tree.map(lambda *parts: np.concatenate(parts), *outputs)
@@ -382,6 +423,13 @@ def _donating_private_state(step: Callable[..., Any]) -> Callable[..., Any]:
         return compiled((ts.params, ts.state), private, batch)
 
     return run
+
+
+def _is_arrays(data: Any) -> bool:
+    """Whether `data` is arrays that `fit` batches itself (by `batch_size`)."""
+    return isinstance(data, np.ndarray | dict | tuple | list) or hasattr(
+        data, "__array__"
+    )
 
 
 def _as_tuple(data: Any) -> tuple[Any, ...]:

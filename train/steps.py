@@ -110,8 +110,8 @@ def unpack_batch(batch: Any) -> tuple[Any, Any, Any]:
     return batch, None, None
 
 
-def _update_metrics(states, metrics, loss, x, y, y_pred, w):
-    examples = jnp.asarray(jax.tree.leaves(x)[0].shape[0], jnp.float32)
+def _update_metrics(states, metrics, loss, y, y_pred, w):
+    examples = jnp.asarray(jax.tree.leaves(y_pred)[0].shape[0], jnp.float32)
     new = {"loss": LOSS.update(states["loss"], loss, examples)}  # as Keras weighs it
     for name, metric in metrics.items():
         new[name] = metric.update(states[name], y, y_pred, w)
@@ -125,6 +125,24 @@ def results(metrics: Mapping[str, Any], states: Mapping[str, Any]) -> dict[str, 
     return logs
 
 
+def _across_replicas(loss, y, y_pred, w, axis_name):
+    """The global view of a per-replica batch: the mean loss, and targets,
+    predictions and weights gathered along the batch axis (for metrics)."""
+    gather = jax.tree.map(
+        lambda v: jax.lax.all_gather(v, axis_name, tiled=True), (y, y_pred, w)
+    )
+    return (jax.lax.pmean(loss, axis_name), *gather)
+
+
+def _pmean_floats(tree, axis_name):
+    return jax.tree.map(
+        lambda v: (
+            jax.lax.pmean(v, axis_name) if jnp.issubdtype(v.dtype, jnp.floating) else v
+        ),
+        tree,
+    )
+
+
 def make_train_step(
     apply_fn: ApplyFn,
     loss_fn: LossFn,
@@ -133,6 +151,7 @@ def make_train_step(
     *,
     penalty_fn: Callable[[Any], Any] | None = None,
     compute_dtype: Any = None,
+    axis_name: str | None = None,
 ) -> Callable[[TrainState, Any], tuple[TrainState, dict[str, Any]]]:
     """Builds `train_step(ts, batch) -> (ts, logs)`: forward, loss, gradients, update.
 
@@ -144,6 +163,10 @@ def make_train_step(
       penalty_fn: `params -> scalar` added to the loss (regularizers).
       compute_dtype: a half type to run the model in (see `train.precision`);
         when `tx` is wrapped in `dynamic_loss_scale`, the loss is scaled too.
+      axis_name: for a step run per replica (`jax.pmap`, `jax.shard_map`) over
+        this axis: gradients and float layer state are averaged across
+        replicas, metrics see the whole batch, and each replica folds its
+        index into its key.
 
     Returns:
       An unjitted function; `logs` holds the running `loss` and metric results.
@@ -152,6 +175,8 @@ def make_train_step(
     def train_step(ts: TrainState, batch: Any) -> tuple[TrainState, dict[str, Any]]:
         x, y, w = unpack_batch(batch)
         rng = random.fold_in(ts.key, ts.step)
+        if axis_name is not None:
+            rng = random.fold_in(rng, jax.lax.axis_index(axis_name))
 
         scaled = isinstance(ts.opt_state, LossScaleState)
 
@@ -169,8 +194,11 @@ def make_train_step(
 
         grad_fn = jax.value_and_grad(objective, has_aux=True)
         (_, (loss, y_pred, new_state)), grads = grad_fn(ts.params)
+        if axis_name is not None:
+            grads, new_state = _pmean_floats((grads, new_state), axis_name)
+            loss, y, y_pred, w = _across_replicas(loss, y, y_pred, w, axis_name)
         updates, opt_state = tx.update(grads, ts.opt_state, ts.params)
-        states = _update_metrics(ts.metrics, metrics, loss, x, y, y_pred, w)
+        states = _update_metrics(ts.metrics, metrics, loss, y, y_pred, w)
         ts = TrainState(
             ts.step + 1, optax.apply_updates(ts.params, updates), new_state,
             opt_state, states, ts.key,
@@ -187,8 +215,12 @@ def make_eval_step(
     *,
     penalty_fn: Callable[[Any], Any] | None = None,
     compute_dtype: Any = None,
+    axis_name: str | None = None,
 ) -> Callable[[TrainState, Any], tuple[TrainState, dict[str, Any]]]:
-    """Builds `eval_step(ts, batch) -> (ts, logs)`: inference, loss and metrics only."""
+    """Builds `eval_step(ts, batch) -> (ts, logs)`: inference, loss and metrics only.
+
+    `axis_name`: as for `make_train_step`, for a step run per replica.
+    """
     predict_step = make_predict_step(apply_fn, compute_dtype)
 
     def eval_step(ts: TrainState, batch: Any) -> tuple[TrainState, dict[str, Any]]:
@@ -197,7 +229,9 @@ def make_eval_step(
         loss = loss_fn(y, y_pred, w)
         if penalty_fn is not None:
             loss = loss + penalty_fn(ts.params)
-        states = _update_metrics(ts.metrics, metrics, loss, x, y, y_pred, w)
+        if axis_name is not None:
+            loss, y, y_pred, w = _across_replicas(loss, y, y_pred, w, axis_name)
+        states = _update_metrics(ts.metrics, metrics, loss, y, y_pred, w)
         return ts._replace(metrics=states), results(metrics, states)
 
     return eval_step

@@ -25,8 +25,13 @@ class TrainingMixin:
         loss: Any = None,
         metrics: Any = (),
         steps_per_execution: int = 1,
+        distribution: Any = None,
     ) -> None:
         """Fixes the loss, optimizer and metrics that `fit` and `evaluate` use.
+
+        `distribution` (a `train.distribute` one) shards `fit`, `evaluate` and
+        `predict` over devices; without it, an enclosing
+        `distribution.scope()` does.
 
         Example:
           >>> model = nn.Sequential([layers.Input((4,)), layers.Dense(2)])
@@ -41,6 +46,7 @@ class TrainingMixin:
             self.apply, loss, optimizer, metrics,
             init_fn=self.init, penalty_fn=self.penalty,
             steps_per_execution=steps_per_execution, model=self, train_step=step,
+            distribution=distribution,
         )  # fmt: skip
         self.optimizer = self.trainer.optimizer
 

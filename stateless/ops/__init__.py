@@ -308,3 +308,18 @@ from stateless.ops.tensor import (
 from stateless.ops.tensor import (
     shape as shape,
 )
+
+
+def _accept_backend_tensors(namespace: dict) -> None:
+    """Wraps every op above so that it also takes the chosen backend's tensors
+    (see `stateless.ops.backend_tensors`)."""
+    from stateless.ops.backend_tensors import accepting_backend_tensors
+
+    for name, value in list(namespace.items()):
+        if callable(value) and getattr(value, "__module__", "").startswith(
+            "stateless.ops."
+        ):
+            namespace[name] = accepting_backend_tensors(value)
+
+
+_accept_backend_tensors(globals())

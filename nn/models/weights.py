@@ -51,6 +51,12 @@ def npz_bytes(arrays: dict[str, Any]) -> bytes:
     return zip_bytes(members)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomically(path: str | os.PathLike, data: bytes) -> None:
     """Writes `data` to a temporary file beside `path`, fsyncs it, then renames
     it into place: a crash never leaves a half-written file where a good one was."""
@@ -62,6 +68,7 @@ def write_atomically(path: str | os.PathLike, data: bytes) -> None:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())  # as `open` would create it
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

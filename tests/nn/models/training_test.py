@@ -3,6 +3,7 @@ overridable train_step, regularizers in the loss, mixed precision, weights, and
 reproducibility."""
 
 import importlib.util
+import os
 import pathlib
 
 import chex
@@ -149,3 +150,15 @@ def test_the_contrastive_train_step_example_learns():
     history = example.main(epochs=4)
     assert history["loss"][-1] < history["loss"][0]
     assert history["pair_accuracy"][-1] > 0.15  # chance is 1/128
+
+
+def test_saved_files_get_the_usual_permissions_not_the_temporary_files(tmp_path):
+    from nn.models.weights import write_atomically
+
+    previous = os.umask(0o022)
+    try:
+        write_atomically(tmp_path / "w.bin", b"data")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "w.bin").stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["w.bin"]

@@ -1,0 +1,115 @@
+"""Every built-in layer with small inputs, for the lowering parity tests.
+
+A case's variables are random values of `init`'s shapes (through
+`jax.eval_shape`: nothing is compiled), biases and statistics included, so
+that every parameter matters; variance-like state is kept positive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import numpy as np
+
+import stateless as sl
+from nn import layers
+
+_rng = np.random.default_rng(0)
+
+
+def x(*shape):
+    return _rng.standard_normal(shape).astype(np.float32)
+
+
+def ids(*shape, high=10):
+    return _rng.integers(0, high, shape).astype(np.int32)
+
+
+@dataclass(frozen=True)
+class LayerCase:
+    id: str
+    layer: Any
+    inputs: tuple[Any, ...]
+    training: bool = False
+
+    def variables(self):
+        shapes = jax.eval_shape(self.layer.init, sl.random.key(0), *self.inputs)
+        rng = np.random.default_rng(len(self.id))
+
+        def value(path, spec):
+            name = jax.tree_util.keystr(path)
+            if "variance" in name:
+                return rng.uniform(0.5, 2.0, spec.shape).astype(spec.dtype)
+            return (rng.standard_normal(spec.shape) * 0.5).astype(spec.dtype)
+
+        return jax.tree_util.tree_map_with_path(value, shapes)
+
+
+L = LayerCase
+CASES = [
+    L("dense_relu", layers.Dense(5, activation="relu"), (x(4, 3),)),
+    L("dense_3d_gelu", layers.Dense(4, activation="gelu"), (x(2, 3, 5),)),
+    L("activation_softmax", layers.Activation("softmax"), (x(2, 5),)),
+    L("flatten", layers.Flatten(), (x(2, 3, 4),)),
+    L("reshape", layers.Reshape((6, 2)), (x(2, 3, 4),)),
+    L("rescaling", layers.Rescaling(1 / 255.0, offset=-1.0), (x(2, 3),)),
+    L("add", layers.Add(), ([x(2, 3), x(2, 3)],)),
+    L("concatenate", layers.Concatenate(), ([x(2, 3), x(2, 2)],)),
+    L("conv1d_strided", layers.Conv1D(4, 3, strides=2), (x(2, 9, 3),)),
+    L(
+        "conv1d_dilated_same",
+        layers.Conv1D(3, 3, dilation_rate=2, padding="same"),
+        (x(2, 9, 2),),
+    ),
+    L("conv2d_groups", layers.Conv2D(6, 3, groups=2), (x(2, 7, 7, 4),)),
+    L(
+        "conv2d_dilated_channels_first",
+        layers.Conv2D(
+            2, 3, dilation_rate=2, padding="same", data_format="channels_first"
+        ),
+        (x(2, 3, 7, 7),),
+    ),
+    L(
+        "conv2d_strided_same",
+        layers.Conv2D(2, 3, strides=2, padding="same", activation="relu"),
+        (x(2, 7, 7, 3),),
+    ),
+    L("max_pool", layers.MaxPooling2D(), (x(2, 6, 7, 3),)),
+    L("max_pool_same", layers.MaxPooling2D(3, 2, "same"), (x(2, 7, 7, 3),)),
+    L(
+        "average_pool_channels_first",
+        layers.AveragePooling2D(3, 2, "same", "channels_first"),
+        (x(2, 3, 7, 7),),
+    ),
+    L("global_average_pool", layers.GlobalAveragePooling2D(), (x(2, 4, 4, 3),)),
+    L(
+        "batch_norm_training",
+        layers.BatchNormalization(),
+        (x(4, 3, 3, 2),),
+        training=True,
+    ),
+    L("batch_norm_inference", layers.BatchNormalization(axis=1), (x(4, 2, 3, 3),)),
+    L("layer_norm", layers.LayerNormalization(), (x(2, 3, 4),)),
+    L("embedding", layers.Embedding(10, 4), (ids(2, 3),)),
+    L("dropout_training", layers.Dropout(0.25), (x(4, 5),), training=True),
+    L(
+        "attention_training",
+        layers.MultiHeadAttention(3, 2, value_dim=5, dropout=0.5, output_shape=7),
+        (x(2, 3, 8), x(2, 5, 8)),
+        training=True,
+    ),
+    L("attention", layers.MultiHeadAttention(2, 4), (x(2, 3, 6), x(2, 4, 6))),
+    L(
+        "lstm",
+        layers.LSTM(3, return_sequences=True, return_state=True),
+        (x(2, 5, 4),),
+    ),
+    L("gru", layers.GRU(3), (x(2, 5, 4),)),
+    L(
+        "gru_backwards_reset_before",
+        layers.GRU(3, reset_after=False, go_backwards=True, return_sequences=True),
+        (x(2, 5, 4),),
+    ),
+]

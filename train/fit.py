@@ -24,9 +24,9 @@ from typing import Any
 import jax
 import numpy as np
 
-from stateless import mixed_precision, random
+from stateless import config, mixed_precision, random
+from train import backends, distribute
 from train import data as data_lib
-from train import distribute
 from train import losses as losses_lib
 from train import metrics as metrics_lib
 from train import optimizers as optimizers_lib
@@ -142,8 +142,13 @@ class Trainer:
     # -- compiled steps, built once ------------------------------------------
 
     def _step(self, kind: str) -> Callable[..., Any]:
-        dist = self.distribution
-        if (kind, dist) not in self._jitted:
+        dist, backend = self.distribution, config.backend()
+        if dist is not None and backend != "jax":
+            raise ValueError(
+                f"distribution={dist!r} runs on the jax backend only; the "
+                f"current backend is {backend!r}."
+            )
+        if (kind, dist, backend) not in self._jitted:
             axis_name = getattr(dist, "axis_name", None)  # the per-replica path
             train = self._train_step or steps_lib.make_train_step(
                 self.apply_fn, self.loss, self.tx, self.metrics,
@@ -172,12 +177,14 @@ class Trainer:
                     "predict": dist.wrap_predict_step,
                 }[kind]
                 compiled = wrap(compiled)
-            if kind.startswith("train"):
+            if backend != "jax":
+                compiled = backends.compile_step(compiled, backend)
+            elif kind.startswith("train"):
                 compiled = _donating_private_state(compiled)
-            self._jitted[kind, dist] = (
-                jax.jit(compiled) if kind in ("eval", "predict") else compiled
-            )
-        return self._jitted[kind, dist]
+            else:
+                compiled = jax.jit(compiled)
+            self._jitted[kind, dist, backend] = compiled
+        return self._jitted[kind, dist, backend]
 
     def _batch(self, batch: Any, kind: str = "train") -> Any:
         """`batch` split over the distribution's batch axis (as is without one)."""
@@ -229,9 +236,17 @@ class Trainer:
         if ts is None or jax.tree.structure(ts.params) != jax.tree.structure(
             variables["params"]
         ):
-            ts = steps_lib.init_train_state(variables, self.tx, self.metrics, key)
+            ts = self._fresh_state(variables, key)
         ts = ts._replace(params=variables["params"], state=variables["state"], key=key)
+        ts = backends.to_backend(ts, config.backend())
         return ts if dist is None else dist.place_state(ts)
+
+    def _fresh_state(self, variables: Any, key: jax.Array) -> steps_lib.TrainState:
+        """Step 0 with fresh optimizer and metric states, built with JAX (from
+        variables that may be another backend's tensors)."""
+        if config.backend() != "jax":
+            variables = backends.to_numpy(variables)
+        return steps_lib.init_train_state(variables, self.tx, self.metrics, key)
 
     # -- the loop --------------------------------------------------------------
 
@@ -379,7 +394,9 @@ class Trainer:
             raise ValueError(
                 "evaluate: the model holds no variables yet (fit or build it)."
             )
-        ts = steps_lib.init_train_state(variables, self.tx, self.metrics, random.key(0))
+        ts = backends.to_backend(
+            self._fresh_state(variables, random.key(0)), config.backend()
+        )
         logs = self._evaluate(ts, dataset)
         return (
             logs
@@ -388,7 +405,8 @@ class Trainer:
         )
 
     def predict(self, x: Any, *, batch_size: int = 32) -> Any:
-        """The model's outputs over `x`, batch by batch, joined on the first axis."""
+        """The model's outputs over `x`, batch by batch, joined on the first axis
+        (NumPy arrays; the backend's tensors on torch or TensorFlow)."""
         variables = self.model.variables
         if variables is None:
             raise ValueError(
@@ -396,13 +414,14 @@ class Trainer:
             )
         if self.distribution is not None:
             variables = self.distribution.place_variables(variables)
+        variables = backends.to_backend(variables, config.backend())
         outputs = [
             self._step("predict")(
                 variables, self._batch(steps_lib.unpack_batch(batch)[0])
             )
             for batch in data_lib.prefetch(data_lib.adapt(x, batch_size=batch_size))
         ]
-        return jax.tree.map(lambda *parts: np.concatenate(parts), *outputs)
+        return backends.concatenate(outputs, config.backend())
 
 
 def _donating_private_state(step: Callable[..., Any]) -> Callable[..., Any]:

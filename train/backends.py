@@ -1,0 +1,76 @@
+"""Where `fit`'s steps run: jitted on JAX, or lowered onto torch or TensorFlow.
+
+With `STATELESS_BACKEND=torch` (or `tensorflow`, or `sl.set_backend`), the
+pure train, eval and predict steps are traced once per input signature and
+their jaxprs run with the backend's ops (`interop.lower`): forward, loss,
+gradients (already in the jaxpr, as JAX derived them) and the optax update
+all execute on that backend's tensors and device. The `TrainState` then lives
+as backend tensors, `model.variables` holds them during and after `fit`, and
+`predict` returns a backend tensor.
+
+What differs from the JAX backend: no XLA fusion (each primitive is one
+backend op, run eagerly), no buffer donation, and orbax checkpoints (which
+want JAX arrays) are a JAX-backend feature; the random streams are JAX's
+threefry, so dropout masks match the JAX run bit for bit.
+
+Example:
+  >>> step = compile_step(lambda ts, b: (ts + b, {}), "jax")
+  >>> step(1.0, 2.0)[0]
+  Array(3., dtype=float32, weak_type=True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+
+def compile_step(step: Callable[..., Any], backend: str) -> Callable[..., Any]:
+    """`step` jitted (JAX) or lowered onto `backend`'s tensors."""
+    if backend == "jax":
+        return jax.jit(step)
+    from interop import lowering
+
+    return lowering.lower(step, backend=backend)
+
+
+def _is_backend_tensor(value: Any, backend: str) -> bool:
+    return type(value).__module__.split(".")[0] == backend
+
+
+def to_numpy(tree: Any) -> Any:
+    """Every leaf as a NumPy array (from JAX, torch or TensorFlow)."""
+
+    def convert(leaf: Any) -> Any:
+        if _is_backend_tensor(leaf, "torch"):
+            return leaf.detach().cpu().numpy()
+        if _is_backend_tensor(leaf, "tensorflow"):
+            return leaf.numpy()
+        return np.asarray(leaf)
+
+    return jax.tree.map(convert, tree)
+
+
+def to_backend(tree: Any, backend: str) -> Any:
+    """Every leaf as one of `backend`'s tensors (JAX: left as it is)."""
+    if backend == "jax":
+        return tree
+    from interop import lowering
+
+    constant = lowering.backend_named(backend).constant
+    return jax.tree.map(
+        lambda leaf: (
+            leaf if _is_backend_tensor(leaf, backend) else constant(to_numpy(leaf))
+        ),
+        tree,
+    )
+
+
+def concatenate(parts: Sequence[Any], backend: str) -> Any:
+    """Batches of outputs joined on the first axis, as `backend`'s tensors
+    (NumPy arrays on JAX)."""
+    joined = jax.tree.map(lambda *xs: np.concatenate(xs), *map(to_numpy, parts))
+    return joined if backend == "jax" else to_backend(joined, backend)

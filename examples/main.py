@@ -1,19 +1,30 @@
-"""The main job: train a small CNN on scikit-learn's digits, end to end.
+"""The main job: digits as an image folder, a CNN trained end to end, shipped.
 
-An `nn.Sequential` CNN is compiled and fit with Keras's grammar: a progress
-bar, validation, early stopping; under the hood `fit` runs one jitted pure
-step per batch. It prints the test accuracy and fails (exit 1) below the
-stated bar.
+1. scikit-learn's digits are written as PNG files, one folder per class, and
+   read back with `train.data.image_dataset_from_directory`.
+2. An `nn.Sequential` CNN is compiled and fit with Keras's grammar: a
+   progress bar, validation, `ModelCheckpoint` (the best archive so far) and
+   `EarlyStopping`; under the hood `fit` runs one jitted pure step per batch.
+3. It prints the test accuracy, saves the model archive, reloads it on the
+   torch and TensorFlow backends (the same JAX graph, lowered onto their
+   ops) and checks that their predictions match JAX's, and writes the
+   training curve as a PNG.
 
-Run: `make demo` (or `.venv/bin/python examples/main.py`).
+It exits 1 if the accuracy is below the bar or a backend disagrees.
+
+Run: `make demo` (or `.venv/bin/python examples/main.py [output folder]`).
 """
 
 from __future__ import annotations
 
+import os
+import pathlib
 import sys
+import tempfile
 import time
 
 import numpy as np
+from PIL import Image
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
@@ -21,24 +32,44 @@ import nn
 import stateless as sl
 from nn import layers
 from train import callbacks, losses, optimizers
+from train.data import image_dataset_from_directory
 
 ACCURACY_BAR = 0.97
+MATCH_TOLERANCE = 1e-4  # largest logit difference allowed between backends
+OUTPUT = pathlib.Path("build/demo")
 
 
-def load_data(seed: int = 0):
-    """Digits as (N, 8, 8, 1) float32 images in [0, 1] and int32 labels."""
+def write_image_folder(root: pathlib.Path, images: np.ndarray, labels: np.ndarray):
+    """Each 8 x 8 digit (values 0-16) as an 8-bit PNG in `root/<label>/`."""
+    for index, (image, label) in enumerate(zip(images, labels)):
+        folder = root / str(label)
+        folder.mkdir(parents=True, exist_ok=True)
+        pixels = np.round(image * 255 / 16).astype(np.uint8)
+        Image.fromarray(pixels, mode="L").save(folder / f"{index:04d}.png")
+
+
+def load_folders(root: pathlib.Path, seed: int):
+    """Train, validation and test datasets read from the image folders."""
     digits = load_digits()
-    images = (digits.images / 16.0).astype(np.float32)[..., None]
-    labels = digits.target.astype(np.int32)
-    return train_test_split(
-        images, labels, test_size=0.2, random_state=seed, stratify=labels
+    train_x, test_x, train_y, test_y = train_test_split(
+        digits.images, digits.target, test_size=0.2, random_state=seed,
+        stratify=digits.target,
+    )  # fmt: skip
+    write_image_folder(root / "train", train_x, train_y)
+    write_image_folder(root / "test", test_x, test_y)
+    options = dict(color_mode="grayscale", image_size=(8, 8), batch_size=64)
+    train, validation = image_dataset_from_directory(
+        root / "train", validation_split=0.1, subset="both", seed=seed, **options
     )
+    test = image_dataset_from_directory(root / "test", shuffle=False, **options)
+    return train, validation, test
 
 
 def build_model() -> nn.Sequential:
     """A small CNN for 8 x 8 digits: conv(32) -> pool -> conv(64) -> dense(10)."""
     return nn.Sequential([
         layers.Input((8, 8, 1)),
+        layers.Rescaling(1 / 255),
         layers.Conv2D(32, 3, padding="same", activation="relu"),
         layers.MaxPooling2D(),
         layers.Conv2D(64, 3, padding="same", activation="relu"),
@@ -48,30 +79,87 @@ def build_model() -> nn.Sequential:
     ])  # fmt: skip
 
 
-def main(epochs: int = 30, seed: int = 0, verbose: int = 1) -> float:
-    """Trains and returns the test accuracy."""
+def save_curve(history: dict, path: pathlib.Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        ax.plot(history[metric], label="train")
+        ax.plot(history[f"val_{metric}"], label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_title(metric)
+        ax.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def check_backends(archive: pathlib.Path, images: np.ndarray, expected: np.ndarray):
+    """Reloads the archive on torch and TensorFlow; the largest logit
+    difference from JAX's predictions, per backend."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
+    differences = {}
+    for backend in ("torch", "tensorflow"):
+        sl.set_backend(backend)
+        try:
+            predicted = nn.load_model(archive).predict(images, batch_size=128)
+        finally:
+            sl.set_backend("jax")
+        differences[backend] = float(np.max(np.abs(np.asarray(predicted) - expected)))
+    return differences
+
+
+def main(epochs: int = 30, seed: int = 0, verbose: int = 1, output=OUTPUT) -> dict:
+    """Runs the job; returns the test accuracy and the backend differences."""
+    output = pathlib.Path(output)
+    output.mkdir(parents=True, exist_ok=True)
     sl.set_random_seed(seed)
-    x_train, x_test, y_train, y_test = load_data(seed)
-    model = build_model()
-    model.compile(
-        optimizer=optimizers.Adam(3e-3),
-        loss=losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    stop = callbacks.EarlyStopping(
-        monitor="val_loss", patience=8, restore_best_weights=True
-    )
     start = time.perf_counter()
-    model.fit(x_train, y_train, batch_size=64, epochs=epochs, validation_split=0.1,
-              callbacks=[stop], verbose=verbose)  # fmt: skip
-    accuracy = model.evaluate(x_test, y_test, return_dict=True)["accuracy"]
-    seconds = time.perf_counter() - start
-    print(f"test accuracy {accuracy:.4f} on {len(x_test)} digits ({seconds:.1f} s)")
-    return accuracy
+    with tempfile.TemporaryDirectory() as folder:
+        train, validation, test = load_folders(pathlib.Path(folder), seed)
+        model = build_model()
+        model.compile(
+            optimizer=optimizers.Adam(3e-3),
+            loss=losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+        )
+        keep_best = callbacks.ModelCheckpoint(
+            str(output / "best.stateless"), monitor="val_loss", save_best_only=True
+        )
+        stop = callbacks.EarlyStopping(
+            monitor="val_loss", patience=8, restore_best_weights=True
+        )
+        history = model.fit(train, validation_data=validation, epochs=epochs,
+                            callbacks=[keep_best, stop], verbose=verbose)  # fmt: skip
+        accuracy = model.evaluate(test, return_dict=True)["accuracy"]
+        images = np.concatenate([x for x, _ in test.batches(0)])
+    print(f"test accuracy {accuracy:.4f} on {len(images)} digits "
+          f"({time.perf_counter() - start:.1f} s)")  # fmt: skip
+    archive = output / "digits_cnn.stateless"
+    model.save(archive)
+    differences = check_backends(archive, images, np.asarray(model.predict(images)))
+    for backend, difference in differences.items():
+        print(f"reloaded on {backend}: largest logit difference from jax "
+              f"{difference:.2e}")  # fmt: skip
+    save_curve(history.history, output / "training_curve.png")
+    print(f"wrote {archive} and {output / 'training_curve.png'}")
+    return {"accuracy": accuracy, "differences": differences}
+
+
+def passed(result: dict) -> bool:
+    ok = result["accuracy"] >= ACCURACY_BAR
+    if not ok:
+        print(f"FAIL: test accuracy {result['accuracy']:.4f} is below {ACCURACY_BAR}")
+    for backend, difference in result["differences"].items():
+        if difference > MATCH_TOLERANCE:
+            print(f"FAIL: {backend} predictions differ from jax by {difference:.2e}")
+            ok = False
+    return ok
 
 
 if __name__ == "__main__":
-    accuracy = main()
-    if accuracy < ACCURACY_BAR:
-        print(f"FAIL: test accuracy {accuracy:.4f} is below {ACCURACY_BAR}")
-        sys.exit(1)
+    sys.exit(0 if passed(main(output=sys.argv[1] if len(sys.argv) > 1 else OUTPUT))
+             else 1)  # fmt: skip

@@ -1,4 +1,5 @@
-"""The main job trains a real model: the digits CNN clears the demo's accuracy bar."""
+"""The main job: the digits CNN clears the demo's accuracy bar, and the saved
+archive predicts the same on torch and TensorFlow as on JAX."""
 
 import importlib.util
 import pathlib
@@ -6,8 +7,13 @@ import pathlib
 MAIN = pathlib.Path(__file__).resolve().parents[2] / "examples" / "main.py"
 
 
-def test_main_job_reaches_its_accuracy_bar():
+def test_main_job_reaches_its_bar_and_the_backends_agree(tmp_path):
     spec = importlib.util.spec_from_file_location("examples_main", MAIN)
     main = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(main)
-    assert main.main(verbose=0) >= main.ACCURACY_BAR
+    result = main.main(verbose=0, output=tmp_path)
+    assert result["accuracy"] >= main.ACCURACY_BAR
+    assert set(result["differences"]) == {"torch", "tensorflow"}
+    assert main.passed(result)
+    assert (tmp_path / "training_curve.png").stat().st_size > 10_000
+    assert (tmp_path / "best.stateless").exists()

@@ -24,7 +24,7 @@ manager = pytest.importorskip("jupyter_client.manager")
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-EXPECTED = ["01", "02", "03", "04", "05", "06"]
+EXPECTED = ["01", "02", "03", "04", "05", "06", "07"]
 
 # Run first, in the kernel: which Python it is.
 _PROBE = "import sys\nprint(sys.prefix)"
@@ -45,7 +45,7 @@ def kernel_dirs(tmp_path_factory) -> list[str]:
     return [str(root)]
 
 
-def test_notebooks_01_to_06_are_there():
+def test_notebooks_01_to_07_are_there():
     prefixes = [path.name[:2] for path in NOTEBOOKS]
     assert all(p in prefixes for p in EXPECTED), prefixes
 

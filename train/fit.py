@@ -252,19 +252,19 @@ class Trainer:
 
     def _executions(self, dataset: Iterable[Any]) -> Iterable[tuple[str, Any]]:
         """Batches grouped by `steps_per_execution` into stacked executions."""
-        k, group = self.steps_per_execution, []
+        k, group, group_shape = self.steps_per_execution, [], None
         for batch in dataset:
             if k == 1:
                 yield "train", batch
                 continue
-            group.append(batch)
-            if (
-                len({str(jax.tree.map(np.shape, b)) for b in group}) > 1
-            ):  # a short last batch: run the others singly
-                *full, last = group
-                for b in full:
+            shape = jax.tree.map(np.shape, batch)
+            if group and shape != group_shape:  # a short last batch: run the
+                for b in group:  # others singly
                     yield "train", b
-                group = [last]
+                group = []
+            if not group:
+                group_shape = shape
+            group.append(batch)
             if len(group) == k:
                 yield "train_multi", jax.tree.map(lambda *xs: np.stack(xs), *group)
                 group = []
@@ -338,7 +338,9 @@ class Trainer:
             if class_weight:
                 batches = (_class_weights(b, class_weight) for b in batches)
             index = -1  # the last batch run so far in this epoch
-            for kind, batch in self._executions(data_lib.prefetch(batches)):
+            if not dataset.in_memory:  # read and decode ahead, on a thread
+                batches = data_lib.prefetch(batches)
+            for kind, batch in self._executions(batches):
                 index += self.steps_per_execution if kind == "train_multi" else 1
                 if batch_hooks:
                     calls.call("on_train_batch_begin", index, {})

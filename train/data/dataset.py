@@ -118,6 +118,12 @@ class Dataset:
         self.class_names: list[str] | None = None
         self.file_paths: list[str] | None = None
 
+    @property
+    def in_memory(self) -> bool:
+        """Whether batches are slices of arrays already in memory (`from_arrays`):
+        nothing to read or decode ahead, so `fit` takes them without a thread."""
+        return self._arrays is not None
+
     @classmethod
     def from_indexed(
         cls,

@@ -1,0 +1,1 @@
+"""Benchmarks: run `make bench`, or `python bench/compare.py` for the peer table."""

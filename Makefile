@@ -19,6 +19,10 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $@
 
+$(VENV)/.installed-bench: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[bench,demo]"
+	touch $@
+
 demo: $(VENV)/.installed-demo
 	$(PY) examples/main.py
 
@@ -26,6 +30,8 @@ test: $(VENV)/.installed-test
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
-bench: $(VENV)/.installed-demo
+bench: $(VENV)/.installed-bench
 	$(PY) bench/ops_overhead.py
 	$(PY) bench/scaling.py
+	$(PY) bench/compare.py
+	$(PY) bench/backends.py

@@ -141,6 +141,41 @@ def _interleave(x: tf.Tensor, value: Any, axis: int, n: int, interior: int):
     )
 
 
+def same_padding(
+    sizes: Sequence[int],
+    window: Sequence[int],
+    strides: Sequence[int],
+    dilation: Sequence[int] | None = None,
+) -> list[tuple[int, int]]:
+    """The `(low, high)` padding per axis that TF's `"SAME"` gives a window of
+    `window` taps (`dilation` apart) sliding by `strides` over `sizes`."""
+    dilation = dilation or [1] * len(window)
+    pads = []
+    for n, k, s, d in zip(sizes, window, strides, dilation):
+        span = (int(k) - 1) * int(d) + 1
+        total = max((-(-int(n) // int(s)) - 1) * int(s) + span - int(n), 0)
+        pads.append((total // 2, total - total // 2))
+    return pads
+
+
+def padding_name(
+    padding: Sequence[Sequence[int]],
+    sizes: Sequence[int],
+    window: Sequence[int],
+    strides: Sequence[int],
+    dilation: Sequence[int] | None = None,
+) -> str | None:
+    """`"VALID"` or `"SAME"` when `padding` (per axis `(low, high)`) is what
+    that name means for this window, so TF's op pads (a convolution's
+    `Conv2D`, a pooling's `MaxPool`) without a `Pad` op; else None."""
+    pads = [(int(lo), int(hi)) for lo, hi in padding]
+    if all(p == (0, 0) for p in pads):
+        return "VALID"
+    if pads == same_padding(sizes, window, strides, dilation):
+        return "SAME"
+    return None
+
+
 def size(shape: Sequence[int]) -> int:
     """The number of elements of `shape`."""
     return math.prod(int(s) for s in shape)

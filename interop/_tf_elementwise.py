@@ -52,6 +52,50 @@ def _on_bool(logical, other):
     return rule
 
 
+def _as_bias(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor | None:
+    """`y` as a vector when it is a bias of `x`'s last axis: float, shaped
+    `(1, ..., 1, C)` against an `x` of rank 2 or more ending in `C`."""
+    xs, ys = x.shape, y.shape
+    if not x.dtype.is_floating or xs.rank is None or ys.rank != xs.rank:
+        return None
+    if xs.rank < 2 or not xs.is_fully_defined() or not ys.is_fully_defined():
+        return None
+    if ys[-1] != xs[-1] or any(n != 1 for n in ys[:-1]):
+        return None
+    return tf.reshape(y, [ys[-1]])
+
+
+def _add(ctx, x, y, **params):
+    """`x + y`; a bias added along the last axis is `tf.nn.bias_add`, which
+    grappler fuses into the `Conv2D`/`MatMul` before it."""
+    del ctx, params
+    for a, b in ((x, y), (y, x)):
+        bias = _as_bias(a, b)
+        if bias is not None:
+            return tf.nn.bias_add(a, bias)
+    return tf.math.add(x, y)
+
+
+def _is_zero(y: tf.Tensor) -> bool:
+    value = tf.get_static_value(y)
+    return value is not None and value.ndim == 0 and value == 0
+
+
+def _max(ctx, x, y, **params):
+    """`maximum`; against a constant 0 (a relu) `tf.nn.relu`, which grappler
+    fuses with the convolution or matmul before it (its gradient at 0 is
+    JAX's relu's, 0)."""
+    del ctx, params
+    if x.dtype == tf.bool:
+        return tf.math.logical_or(x, y)
+    if x.dtype.is_floating:
+        if _is_zero(y) and x.shape.is_fully_defined():
+            return tf.nn.relu(x)
+        if _is_zero(x) and y.shape.is_fully_defined():
+            return tf.nn.relu(y)
+    return tf.math.maximum(x, y)
+
+
 def _div(x, y):
     return tf.truncatediv(x, y) if _is_int(x) else tf.math.divide(x, y)
 
@@ -234,8 +278,6 @@ _MATH: dict[str, Any] = {
     "stop_gradient": tf.stop_gradient,
 }
 _BINARY: dict[str, Any] = {
-    "add": tf.math.add,
-    "add_any": tf.math.add,
     "sub": tf.math.subtract,
     "mul": tf.math.multiply,
     "div": _div,
@@ -254,7 +296,9 @@ _BINARY: dict[str, Any] = {
 RULES: dict[str, Any] = {
     **{name: _unary(fn) for name, fn in _MATH.items()},
     **{name: _binary(fn) for name, fn in _BINARY.items()},
-    "max": _on_bool(tf.math.logical_or, tf.math.maximum),
+    "add": _add,
+    "add_any": _add,
+    "max": _max,
     "min": _on_bool(tf.math.logical_and, tf.math.minimum),
     "and": _on_bool(tf.math.logical_and, tf.bitwise.bitwise_and),
     "or": _on_bool(tf.math.logical_or, tf.bitwise.bitwise_or),

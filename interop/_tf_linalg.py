@@ -3,10 +3,11 @@
 `dot_general` becomes transposes, reshapes and one `tf.linalg.matmul`
 (batched over the batch dimensions), which every TF runtime has.
 `conv_general_dilated` is brought to channels-last (`N, spatial..., C` with
-an `spatial..., I, O` kernel, the layout TF's CPU kernels take), padded
-explicitly (negative padding crops; `lhs_dilation`, the transposed
-convolution of gradients, becomes interior padding) and run by
-`tf.nn.convolution` with `VALID` padding. Grouped convolutions run one
+an `spatial..., I, O` kernel, the layout TF's CPU kernels take) and run by
+`tf.nn.convolution`, with `"VALID"` or `"SAME"` padding where the padding is
+one of those (so grappler can fuse the bias and activation into it), else
+padded explicitly (negative padding crops; `lhs_dilation`, the transposed
+convolution of gradients, becomes interior padding). Grouped convolutions run one
 convolution per group, so they work on every device and differentiate.
 
 Example:
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from interop._tf_common import in_shape, out_dtype, pad, transpose
+from interop._tf_common import in_shape, out_dtype, pad, padding_name, transpose
 
 
 def _dot_general(ctx, lhs, rhs, *, dimension_numbers, **params):
@@ -51,16 +52,16 @@ def _dilate_kernel(w: tf.Tensor, dilation) -> tf.Tensor:
     return pad(w, 0, config)
 
 
-def _conv(x, w, strides, dilation, groups: int) -> tf.Tensor:
-    """A channels-last `VALID` convolution of `groups` feature groups."""
+def _conv(x, w, strides, dilation, groups: int, padding="VALID") -> tf.Tensor:
+    """A channels-last convolution of `groups` feature groups."""
     if any(d > 1 for d in dilation) and any(s > 1 for s in strides):
         w, dilation = _dilate_kernel(w, dilation), [1] * len(dilation)
     if groups == 1:
-        return tf.nn.convolution(x, w, strides, "VALID", dilations=dilation)
+        return tf.nn.convolution(x, w, strides, padding, dilations=dilation)
     xs, ws = tf.split(x, groups, axis=-1), tf.split(w, groups, axis=-1)
     return tf.concat(
         [
-            tf.nn.convolution(a, b, strides, "VALID", dilations=dilation)
+            tf.nn.convolution(a, b, strides, padding, dilations=dilation)
             for a, b in zip(xs, ws)
         ],
         axis=-1,
@@ -86,9 +87,15 @@ def _conv_general_dilated(
     dtype = out_dtype(ctx)
     x = transpose(tf.cast(lhs, dtype), [lhs_spec[0], *lhs_spec[2:], lhs_spec[1]])
     w = transpose(tf.cast(rhs, dtype), [*rhs_spec[2:], rhs_spec[1], rhs_spec[0]])
-    edges = [(lo, hi, d - 1) for (lo, hi), d in zip(padding, lhs_dilation)]
-    x = pad(x, 0, [(0, 0, 0), *edges, (0, 0, 0)])
     strides, dilation = list(window_strides), list(rhs_dilation)
+    name = None
+    if all(d == 1 for d in lhs_dilation):  # padded by the op itself if it can
+        sizes, window = x.shape[1:-1], w.shape[:-2]
+        name = padding_name(padding, sizes, window, strides, dilation)
+    if name is None:
+        edges = [(lo, hi, d - 1) for (lo, hi), d in zip(padding, lhs_dilation)]
+        x = pad(x, 0, [(0, 0, 0), *edges, (0, 0, 0)])
+        name = "VALID"
     if len(strides) == 1:  # TF's CPU kernels are 2-D: add a unit spatial axis
         x, w = tf.expand_dims(x, 1), tf.expand_dims(w, 0)
         strides, dilation = [1, *strides], [1, *dilation]
@@ -97,13 +104,13 @@ def _conv_general_dilated(
         ws = tf.split(w, batch_group_count, axis=-1)
         y = tf.concat(
             [
-                _conv(a, b, strides, dilation, feature_group_count)
+                _conv(a, b, strides, dilation, feature_group_count, name)
                 for a, b in zip(xs, ws)
             ],
             axis=-1,
         )
     else:
-        y = _conv(x, w, strides, dilation, feature_group_count)
+        y = _conv(x, w, strides, dilation, feature_group_count, name)
     if len(window_strides) == 1:
         y = tf.squeeze(y, 1)
     order = [out_spec[0], *out_spec[2:], out_spec[1]]

@@ -1,10 +1,12 @@
 """TensorFlow rules for reductions: over axes, cumulative, sorting, and over
 windows (pooling) with the window primitives that pooling's derivatives emit.
 
-Windowed reductions are written with strided slices: the padded input is cut
-once per window offset (4 slices for a 2x2 window) and the slices are reduced
-elementwise. That serves any rank, stride, padding and dilation with ops
-every TF runtime has, and differentiates. `select_and_scatter_add` (the
+A max pool over the middle axes of a rank 3-5 float tensor (what
+`MaxPooling*D` emits) is one `tf.nn.max_pool`. Other windowed reductions are
+written with strided slices: the padded input is cut once per window offset
+(4 slices for a 2x2 window) and the slices are reduced elementwise. That
+serves any rank, stride, padding and dilation with ops every TF runtime has,
+and differentiates. `select_and_scatter_add` (the
 gradient of max pooling) routes each window's cotangent to the first maximal
 position, as XLA does, and scatters it back by interior padding, the adjoint
 of the strided slice.
@@ -23,7 +25,7 @@ from typing import Any
 import tensorflow as tf
 from jax.extend import core as jcore
 
-from interop._tf_common import edge_value, out_dtype, pad, transpose
+from interop._tf_common import edge_value, out_dtype, pad, padding_name, transpose
 
 
 def _reduce(fn, on_bool=None):
@@ -140,9 +142,38 @@ def _windows(
     return found, x
 
 
+_MAX_POOL_RANKS = (3, 4, 5)  # NWC, NHWC, NDHWC
+
+
+def _max_pool(x, window_dimensions, window_strides, padding, **dilations):
+    """`tf.nn.max_pool` for a window over the middle axes (one TF op, which
+    grappler and TFLite know), or None for any other window."""
+    dims, strides = list(window_dimensions), list(window_strides)
+    rank = len(dims)
+    if rank not in _MAX_POOL_RANKS or not x.dtype.is_floating:
+        return None
+    if any(d != 1 for v in dilations.values() for d in (v or ())):
+        return None
+    if dims[0] != 1 or dims[-1] != 1 or strides[0] != 1 or strides[-1] != 1:
+        return None
+    if tuple(padding[0]) != (0, 0) or tuple(padding[-1]) != (0, 0):
+        return None
+    if not x.shape.is_fully_defined():
+        return None
+    name = padding_name(padding[1:-1], x.shape[1:-1], dims[1:-1], strides[1:-1])
+    if name is None:
+        x = pad(x, edge_value(x.dtype, "max"), [(lo, hi, 0) for lo, hi in padding])
+        name = "VALID"
+    return tf.nn.max_pool(x, dims[1:-1], strides[1:-1], name)
+
+
 def _reduce_window_with(combine, kind: str):
     def rule(ctx, x, **window):
         del ctx
+        if kind == "max":
+            pooled = _max_pool(x, **window)
+            if pooled is not None:
+                return pooled
         slices = [s for _, s in _windows(x, edge_value(x.dtype, kind), **window)[0]]
         return functools.reduce(combine, slices)
 

@@ -19,7 +19,11 @@ Each jaxpr is prepared once per device into a plan: variables become slots,
 each intermediate value is dropped after its last use, and, for a backend
 whose tensors outlive a run (`Backend.cache_constants`), literals and captured
 constants become tensors once and equations whose inputs are all constants
-(an `iota`, a broadcast literal) are evaluated once.
+(an `iota`, a broadcast literal) are evaluated once. A backend run eagerly
+(torch) also specializes its hottest rules to each equation's parameters
+ahead of the runs (`Backend.specialize`) and joins common pairs of steps
+(`Backend.fuse`: a convolution or matmul and its bias), so that a call costs
+little more Python than the ops themselves.
 
 Since every rule is made of the target's own differentiable ops, the lowered
 forward graph is differentiable by torch autograd or `tf.GradientTape`.
@@ -28,6 +32,7 @@ forward graph is differentiable by torch autograd or `tf.GradientTape`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -69,6 +74,24 @@ class Backend:
       inline: call primitive -> the parameter holding its body (`{"jit":
         "jaxpr"}`): bodies spliced into the caller's plan instead of run by
         a rule, which saves a call per use and lets constants fold across.
+      specialize: primitive name -> `specialize(ctx, **params)`, called once
+        per equation when its plan is made: a function of the inputs alone
+        with the parameters' work done ahead, an `Alias` (the output is an
+        input as it is), or None for the rule itself. It must compute what
+        the rule computes.
+      fuse: `(steps, uses, constants) -> steps`, run once per plan: may join
+        steps into one (e.g. a convolution and the bias added to it) where
+        the values between them have no other reader (`uses`: slot -> number
+        of readers, plan outputs included; `constants`: slot -> value of the
+        slots known before any run).
+      fast_key: `(value) -> hashable`: for one of the backend's tensors, a
+        key that fixes its signature, its device and what `adopt` does with
+        it (e.g. `(shape, dtype, device)`); None for any other value. Lets
+        repeated calls skip flattening specs and choosing an interpreter.
+      eager: `(run) -> run`, made once per traced signature and device: how
+        `run(*values) -> outputs` goes when a `Lowered` is called, for a
+        backend whose ops are slow one by one (TensorFlow traces it once into
+        a graph when called eagerly). None: as it is.
     """
 
     name: str
@@ -81,6 +104,12 @@ class Backend:
     release: Callable[[Any, np.dtype], Any] | None = None
     cache_constants: bool = False
     inline: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    specialize: Mapping[str, Callable[..., Any]] = dataclasses.field(
+        default_factory=dict
+    )
+    fuse: Callable[..., list[Step]] | None = None
+    fast_key: Callable[[Any], Any] | None = None
+    eager: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,21 +153,56 @@ def _no_rule(backend: Backend, fn_name: str, name: str) -> LoweringError:
     )
 
 
+@dataclasses.dataclass
+class Step:
+    """One step of a prepared plan: `fn(*env[ins])` gives `env[outs]` (a list
+    of values when `multiple`). `eqn` is the equation it runs (for a step a
+    backend's `fuse` made, the last of those it joined)."""
+
+    fn: Callable[..., Any]
+    ins: list[int]
+    outs: list[int]
+    eqn: Any
+    multiple: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.eqn.primitive.name
+
+
+@dataclasses.dataclass(frozen=True)
+class Alias:
+    """What a backend's `specialize` returns for an equation whose output is
+    its input number `index` as it is (e.g. `x + 0.0`): no step is run."""
+
+    index: int
+
+
+def _generic(rule: Callable[..., Any], ctx: RuleContext, params: Any) -> Callable:
+    if not params:
+        return functools.partial(rule, ctx)
+    return functools.partial(rule, ctx, **params)
+
+
 class _Plan:
     """One jaxpr made ready to run on one device: slots instead of variables,
-    the bodies of the backend's `inline` call primitives spliced in."""
+    the bodies of the backend's `inline` call primitives spliced in, each
+    equation's rule bound to its parameters (or specialized by the backend),
+    and the backend's fusions applied."""
 
     def __init__(self, closed: Any, interpreter: Interpreter):
         self.interpreter, self.backend = interpreter, interpreter.backend
         self.initial: list[Any] = []
         self.fresh: list[tuple[int, np.ndarray]] = []  # made anew at each run
         self.known: set[int] = set()  # slots whose value `initial` holds
-        self.steps: list[tuple[Any, ...]] = []
+        self.plan: list[Step] = []
         jaxpr = closed.jaxpr if isinstance(closed, jcore.ClosedJaxpr) else closed
         self.inputs = [self._new_slot() for _ in jaxpr.invars]
         self.outputs = self._emit(closed, self.inputs)
         self.constant = interpreter.constant
-        self._free_after_last_use(self.known)
+        if self.backend.fuse is not None:
+            self.plan = self.backend.fuse(self.plan, self._uses(), self._known_values())
+        self.steps = self._compile()
 
     def _new_slot(self, value: Any = None) -> int:
         self.initial.append(value)
@@ -174,17 +238,16 @@ class _Plan:
             inline = self.backend.inline.get(eqn.primitive.name)
             if inline is not None:
                 outs = self._emit(eqn.params[inline], ins)
-                for var, slot in zip(eqn.outvars, outs):
-                    slots[var] = slot
-                continue
-            for var in eqn.outvars:
-                slots[var] = self._new_slot()
-            self._add_step(eqn, ins, [slots[v] for v in eqn.outvars])
+            else:
+                outs = self._add_step(eqn, ins)
+            for var, slot in zip(eqn.outvars, outs):
+                slots[var] = slot
         return [ref(v) for v in jaxpr.outvars]
 
-    def _add_step(self, eqn: Any, ins: list[int], outs: list[int]) -> None:
+    def _add_step(self, eqn: Any, ins: list[int]) -> list[int]:
         """A step running `eqn`'s rule, or, when its inputs are all constants,
-        its result computed now (for backends that cache constants)."""
+        its result computed now (for backends that cache constants); returns
+        the output slots."""
         interpreter, name = self.interpreter, eqn.primitive.name
         rule = self.backend.rules.get(name)
         if rule is None:
@@ -196,43 +259,74 @@ class _Plan:
         foldable = self.backend.cache_constants and not eqn.effects
         if foldable and all(i in self.known for i in ins):
             values = rule(ctx, *(self.initial[i] for i in ins), **eqn.params)
-            for slot, value in zip(outs, values if multiple else [values]):
-                self.initial[slot] = value
-                self.known.add(slot)
-            return
-        self.steps.append((rule, ctx, ins, outs, eqn.params, multiple, name))
+            outs = []
+            for value in values if multiple else [values]:
+                outs.append(self._new_slot(value))
+                self.known.add(outs[-1])
+            return outs
+        specialize = self.backend.specialize.get(name)
+        fn = specialize(ctx, **eqn.params) if specialize is not None else None
+        if isinstance(fn, Alias):
+            return [ins[fn.index]]
+        if fn is None:
+            fn = _generic(rule, ctx, eqn.params)
+        outs = [self._new_slot() for _ in eqn.outvars]
+        self.plan.append(Step(fn, ins, outs, eqn, multiple))
+        return outs
 
-    def _free_after_last_use(self, known: set[int]) -> None:
+    def _uses(self) -> dict[int, int]:
+        """How many times each slot is read (by a step, or as an output)."""
+        uses: dict[int, int] = {}
+        for slot in [*(i for step in self.plan for i in step.ins), *self.outputs]:
+            uses[slot] = uses.get(slot, 0) + 1
+        return uses
+
+    def _known_values(self) -> dict[int, Any]:
+        return {slot: self.initial[slot] for slot in self.known}
+
+    def _compile(self) -> list[tuple[Any, ...]]:
+        """The plan as tuples for the run loop, each value dropped after its
+        last use."""
         last: dict[int, int] = {}
-        for n, step in enumerate(self.steps):
-            for slot in step[2]:
+        for n, step in enumerate(self.plan):
+            for slot in step.ins:
                 last[slot] = n
-        keep = known | set(self.outputs)
-        frees: list[list[int]] = [[] for _ in self.steps]
+        keep = self.known | set(self.outputs)
+        frees: list[list[int]] = [[] for _ in self.plan]
         for slot, n in last.items():
             if slot not in keep:
                 frees[n].append(slot)
-        self.steps = [(*s, f) for s, f in zip(self.steps, frees)]
+        return [
+            (
+                s.fn,
+                tuple(s.ins),
+                s.outs if s.multiple else s.outs[0],
+                s.multiple,
+                s.name,
+                tuple(f),
+            )
+            for s, f in zip(self.plan, frees)
+        ]
 
     def __call__(self, args: Sequence[Any], fn_name: str) -> list[Any]:
-        env = list(self.initial)
+        env = self.initial.copy()
         for slot, array in self.fresh:
             env[slot] = self.constant(array)
         for slot, value in zip(self.inputs, args):
             env[slot] = value
-        for rule, ctx, ins, outs, params, multiple, name, frees in self.steps:
+        for fn, ins, out, multiple, name, frees in self.steps:
             try:
-                result = rule(ctx, *[env[i] for i in ins], **params)
+                result = fn(*[env[i] for i in ins])
             except LoweringError:
                 raise
             except Exception as e:
                 e.add_note(f"while running primitive {name!r} of lower({fn_name})")
                 raise
             if multiple:
-                for slot, value in zip(outs, result):
+                for slot, value in zip(out, result):
                     env[slot] = value
             else:
-                env[outs[0]] = result
+                env[out] = result
             for slot in frees:
                 env[slot] = None
         return [env[i] for i in self.outputs]
@@ -281,6 +375,18 @@ def eval_jaxpr(
     return Interpreter(backend, fn_name, device).run(closed, *args)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Prepared:
+    """A call of a `Lowered` for one input signature, ready to run."""
+
+    interpreter: Interpreter
+    closed: Any
+    finish: Callable[[list[Any]], Any]
+    adopt_at: tuple[int, ...]  # the leaves `Backend.adopt` changes
+    run: Callable[..., list[Any]]  # `interpreter.run(closed, *values)`, or
+    # as `Backend.eager` wraps it
+
+
 class Lowered:
     """A pure JAX function over one backend's tensors; see `lower`."""
 
@@ -289,6 +395,8 @@ class Lowered:
         self.name = getattr(fn, "__name__", type(fn).__name__)
         self._cache: dict[Any, tuple[Any, Any]] = {}
         self._interpreters: dict[Any, Interpreter] = {}
+        self._prepared: dict[Any, _Prepared] = {}
+        self._runs: dict[tuple[int, Any], Callable[..., list[Any]]] = {}
 
     def trace(self, *args: Any) -> tuple[Any, Any]:
         """The `(closed jaxpr, output tree)` for arguments shaped like `args`
@@ -318,13 +426,22 @@ class Lowered:
             self._interpreters[device] = Interpreter(self.backend, self.name, device)
         return self._interpreters[device]
 
-    def prepare(self, *args: Any) -> tuple[Interpreter, Any, list[Any], Callable]:
-        """`(interpreter, closed, values, finish)`: the call split in three, so
-        that a tracer of the backend (e.g. `torch.compile`) can see the middle,
-        `finish(interpreter.run(closed, *values))`, without JAX's pytrees.
-        `values` are the flat inputs in the rules' representation."""
-        backend = self.backend
-        leaves, tree = jax.tree.flatten(args)
+    def _lookup(self, leaves: list[Any], tree: Any) -> tuple[_Prepared, list[Any]]:
+        """The prepared call for `leaves` (traced, its interpreter chosen, its
+        output handling made), and the leaves as the rules take them. With
+        `Backend.fast_key`, calls on tensors of a signature seen before skip
+        straight to it."""
+        backend, key = self.backend, None
+        if backend.fast_key is not None:
+            key = (tree, *map(backend.fast_key, leaves))
+            entry = self._prepared.get(key)
+            if entry is not None:
+                if not entry.adopt_at:
+                    return entry, leaves
+                values = list(leaves)
+                for i in entry.adopt_at:
+                    values[i] = backend.adopt(values[i])
+                return entry, values
         specs = tuple(self._spec(leaf) for leaf in leaves)
         closed, out_tree = self._trace(tree, specs)
         tensors = [leaf for leaf in leaves if backend.is_tensor(leaf)]
@@ -338,18 +455,38 @@ class Lowered:
             else interpreter.constant(np.asarray(leaf, dtype))
             for leaf, (_, dtype) in zip(leaves, specs)
         ]
+        release, avals = backend.release, closed.out_avals
 
         def finish(outs: list[Any]) -> Any:
-            if backend.release is not None:
-                avals = closed.out_avals
-                outs = [backend.release(o, a.dtype) for o, a in zip(outs, avals)]
+            if release is not None:
+                outs = [release(o, a.dtype) for o, a in zip(outs, avals)]
             return jax.tree.unflatten(out_tree, outs)
 
-        return interpreter, closed, values, finish
+        adopt_at = tuple(
+            i for i, (a, b) in enumerate(zip(leaves, values)) if a is not b
+        )
+        run = self._runs.get((id(closed), device))
+        if run is None:
+            run = functools.partial(interpreter.run, closed)
+            if backend.eager is not None:
+                run = backend.eager(run)
+            self._runs[id(closed), device] = run
+        entry = _Prepared(interpreter, closed, finish, adopt_at, run)
+        if key is not None and None not in key[1:]:
+            self._prepared[key] = entry
+        return entry, values
+
+    def prepare(self, *args: Any) -> tuple[Interpreter, Any, list[Any], Callable]:
+        """`(interpreter, closed, values, finish)`: the call split in three, so
+        that a tracer of the backend (e.g. `torch.compile`) can see the middle,
+        `finish(interpreter.run(closed, *values))`, without JAX's pytrees.
+        `values` are the flat inputs in the rules' representation."""
+        entry, values = self._lookup(*jax.tree.flatten(args))
+        return entry.interpreter, entry.closed, values, entry.finish
 
     def __call__(self, *args: Any) -> Any:
-        interpreter, closed, values, finish = self.prepare(*args)
-        return finish(interpreter.run(closed, *values))
+        entry, values = self._lookup(*jax.tree.flatten(args))
+        return entry.finish(entry.run(*values))
 
 
 def lower(fn: Callable[..., Any], *example_args: Any, backend: str) -> Lowered:

@@ -1,9 +1,9 @@
 """A JAX model as a TensorFlow module, and as a SavedModel of plain TF ops.
 
 `to_tf(model, variables)` gives a `tf.Module` holding the variables as
-`tf.Variable`s (`params` trainable, `state` not) whose `tf.function`
-`__call__(*inputs, training=False, rng=None)` runs `model.apply` lowered onto
-TensorFlow by `interop.lower`: every JAX primitive becomes ordinary TF ops,
+`tf.Variable`s (`params` trainable, `state` not) whose `__call__(*inputs,
+training=False, rng=None)` (a `tf.function` per mode) runs `model.apply`
+lowered onto TensorFlow by `interop.lower`: every JAX primitive becomes ordinary TF ops,
 so `tf.GradientTape` differentiates it and a TF optimizer can train it. In
 training mode the new state (e.g. BatchNormalization's moving statistics) is
 assigned to the state variables. `from_tf(module)` reads the variables back
@@ -131,9 +131,12 @@ class TFModel(tf.Module):
             "state": jax.tree.unflatten(self._trees[1], state),
         }
 
-    @tf.function(autograph=False)
     def __call__(self, *inputs: Any, training: bool = False, rng: Any = None) -> Any:
         """Runs the model; in training mode, also updates `state` and `calls`.
+
+        Inference (`training=False`, no `rng`) runs the `tf.function` over the
+        inputs alone, which TensorFlow dispatches faster than one with keyword
+        arguments; anything else runs `call`.
 
         Args:
           *inputs: tensors (or arrays) of static shapes.
@@ -144,6 +147,17 @@ class TFModel(tf.Module):
         Returns:
           The model's outputs, as TF tensors in the same structure.
         """
+        if not training and rng is None:
+            return self._infer(*inputs)
+        return self.call(*inputs, training=training, rng=rng)
+
+    @tf.function(autograph=False)
+    def _infer(self, *inputs: Any) -> Any:
+        return self._apply[False](self._variables(), inputs, None)[0]
+
+    @tf.function(autograph=False)
+    def call(self, *inputs: Any, training: bool = False, rng: Any = None) -> Any:
+        """`__call__` as one `tf.function` (the one a SavedModel keeps)."""
         if training and rng is None:
             rng = self._fold_in(tf.convert_to_tensor(self.key), self.calls.read_value())
         outputs, new_state = self._apply[training](self._variables(), inputs, rng)
@@ -225,12 +239,13 @@ def export_saved_model(
 ) -> str:
     """Writes the model as a SavedModel of plain TF ops, atomically.
 
-    The SavedModel holds the variables, `__call__` for the traced signature
-    and a `serving_default` signature (also `loaded.serve(*inputs)`) whose
-    outputs are named `output_0`, `output_1`... in the order of
-    `jax.tree.leaves(outputs)`. It is written to a temporary directory beside
-    `path`, then renamed into place (an existing model at `path` is renamed
-    aside, then removed), so readers never see half a model.
+    The SavedModel holds the variables, `call` (the module's `__call__` as
+    one `tf.function`) for the traced signature and a `serving_default`
+    signature (also `loaded.serve(*inputs)`) whose outputs are named
+    `output_0`, `output_1`... in the order of `jax.tree.leaves(outputs)`.
+    It is written to a temporary directory beside `path`, then renamed into
+    place (an existing model at `path` is renamed aside, then removed), so
+    readers never see half a model.
 
     Args:
       model: anything with a pure `apply` (see `to_tf`).

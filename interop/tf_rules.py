@@ -6,7 +6,8 @@ such as `XlaConv` or `XlaCallModule`, so a lowered function saved in a
 SavedModel runs on any TF runtime, with or without XLA. Every rule works
 eagerly and inside `tf.function` (shapes are static: they come from the
 jaxpr's avals), and the graph it builds is differentiable by
-`tf.GradientTape`.
+`tf.GradientTape`. Called eagerly, a lowered function runs as one
+`tf.function` per input signature, traced at its first call.
 
 The table is split by theme, one module each:
 
@@ -116,6 +117,27 @@ def _adopt(t: Any) -> Any:
     return t if t.dtype == dtype else tf.cast(t, dtype)
 
 
+def _fast_key(value: Any) -> Any:
+    if tf.is_tensor(value):
+        return value.shape, value.dtype
+    return None
+
+
+def _graph(run: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
+    """`run`, traced once into a `tf.function` for eager calls: TensorFlow
+    runs a graph far faster than the same ops one by one (a training step
+    of hundreds of ops), and `tf.GradientTape` differentiates it the same.
+    Inside a `tf.function` of the caller's, `run` adds its ops there."""
+    traced = tf.function(run, autograph=False)
+
+    def call(*values: Any) -> list[Any]:
+        if tf.inside_function():
+            return run(*values)
+        return traced(*values)
+
+    return call
+
+
 BACKEND = Backend(
     name="tensorflow",
     rules=RULES,
@@ -123,4 +145,6 @@ BACKEND = Backend(
     signature=_signature,
     is_tensor=tf.is_tensor,
     adopt=_adopt,
+    fast_key=_fast_key,
+    eager=_graph,
 )

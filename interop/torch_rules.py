@@ -8,7 +8,9 @@ shifts, conversions), `_torch_shape` (broadcast, reshape, slices, padding),
 derivatives, `cond`, `while`, `scan`) and `_torch_random` (threefry, bit-exact
 with JAX). This module joins them and says how values cross the boundary:
 unsigned 16/32-bit tensors are computed in int64 (see `_torch_dtypes`),
-constants are placed on the device of the first input tensor.
+constants are placed on the device of the first input tensor. The hottest
+rules are specialized to each equation once, and a convolution or matmul
+joined with the bias added to it (`_torch_fast`).
 
 Everything here is made of differentiable torch ops, so the lowered forward
 graph trains with torch autograd.
@@ -29,6 +31,7 @@ import torch
 
 from interop import (
     _torch_elementwise,
+    _torch_fast,
     _torch_indexing,
     _torch_random,
     _torch_reduce,
@@ -62,6 +65,12 @@ def _device_of(tensor: torch.Tensor) -> torch.device:
     return tensor.device
 
 
+def _fast_key(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.shape, value.dtype, value.device
+    return None
+
+
 BACKEND = Backend(
     name="torch",
     rules=RULES,
@@ -72,6 +81,9 @@ BACKEND = Backend(
     adopt=adopt,
     release=release,
     cache_constants=True,
+    specialize=_torch_fast.SPECIALIZE,
+    fuse=_torch_fast.fuse,
+    fast_key=_fast_key,
     inline={
         "jit": "jaxpr",
         "pjit": "jaxpr",

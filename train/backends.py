@@ -9,7 +9,8 @@ as backend tensors, `model.variables` holds them during and after `fit`, and
 `predict` returns a backend tensor.
 
 What differs from the JAX backend: no XLA fusion (each primitive is one
-backend op, run eagerly), no buffer donation, no `distribution=`; orbax
+backend op: eager torch ops, or one `tf.function` per step on TensorFlow), no
+buffer donation, no `distribution=`; orbax
 checkpoints restore as JAX arrays (exact resume is tested on the JAX backend
 only). The random streams are JAX's threefry, so dropout masks match the JAX
 run bit for bit.

@@ -35,3 +35,4 @@ bench: $(VENV)/.installed-bench
 	$(PY) bench/scaling.py
 	$(PY) bench/compare.py
 	$(PY) bench/backends.py
+	$(PY) bench/fit_overhead.py

@@ -14,13 +14,11 @@ import pathlib
 import sys
 import time
 
+import ipykernel  # noqa: F401  (the kernel runs it: fail here when it is missing)
+import nbclient
+import nbformat
 import pytest
-
-pytest.importorskip("ipykernel")  # the kernel runs it
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-kernelspec = pytest.importorskip("jupyter_client.kernelspec")
-manager = pytest.importorskip("jupyter_client.manager")
+from jupyter_client import kernelspec, manager
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -10,18 +10,17 @@ from __future__ import annotations
 import jax
 import numpy as np
 import pytest
+import tensorflow as tf
 import torch
 import torch.nn.functional as F
 from sklearn.datasets import load_digits
 
 import nn
 import stateless as sl
+from interop.tensorflow import from_tf, to_tf  # noqa: E402 (after the skip)
 from interop.torch import from_torch, to_torch
 from nn import layers
 from train import losses, optimizers
-
-tf = pytest.importorskip("tensorflow")
-from interop.tensorflow import from_tf, to_tf  # noqa: E402 (after the skip)
 
 LEARNING_RATE = 0.1
 WORLDS = ["jax", "torch", "tensorflow"]

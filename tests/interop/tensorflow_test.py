@@ -12,18 +12,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import nn
 import stateless as sl
-from nn import layers
-
-tf = pytest.importorskip("tensorflow")
 from interop.tensorflow import (  # noqa: E402 (after the skip)
     FunctionModel,
     export_saved_model,
     from_tf,
     to_tf,
 )
+from nn import layers
 
 _rng = np.random.default_rng(0)
 

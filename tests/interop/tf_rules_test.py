@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import interop
 import nn
@@ -20,8 +21,6 @@ from tests.interop import lax_cases
 from tests.interop.layer_cases import CASES as LAYER_CASES
 from tests.stateless.ops import cases
 from train import losses, optimizers, steps
-
-tf = pytest.importorskip("tensorflow")
 
 OP_CASES = cases.ALL + lax_cases.ALL
 RNG = np.asarray(sl.random.key(1))

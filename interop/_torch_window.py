@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from interop._torch_dtypes import torch_dtype
 from interop._torch_shape import interior
+from interop.lowering import LoweringError
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _CONV_TRANSPOSE = {
@@ -72,7 +73,10 @@ def _conv(
     x, w = lhs.permute(lhs_spec), rhs.permute(rhs_spec)  # (N, C, *S), (O, I, *K)
     spatial = x.ndim - 2
     if spatial not in _CONV:
-        raise NotImplementedError(f"conv_general_dilated over {spatial} axes")
+        raise LoweringError(
+            f"conv_general_dilated over {spatial} spatial axes: torch convolves "
+            f"over 1, 2 or 3."
+        )
     pads = [(int(lo), int(hi)) for lo, hi in padding]
     if any(d != 1 for d in lhs_dilation):
         y = None

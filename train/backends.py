@@ -29,6 +29,8 @@ from typing import Any
 import jax
 import numpy as np
 
+from stateless.ops import backend_tensors
+
 
 def compile_step(step: Callable[..., Any], backend: str) -> Callable[..., Any]:
     """`step` jitted (JAX) or lowered onto `backend`'s tensors."""
@@ -45,15 +47,7 @@ def _is_backend_tensor(value: Any, backend: str) -> bool:
 
 def to_numpy(tree: Any) -> Any:
     """Every leaf as a NumPy array (from JAX, torch or TensorFlow)."""
-
-    def convert(leaf: Any) -> Any:
-        if _is_backend_tensor(leaf, "torch"):
-            return leaf.detach().cpu().numpy()
-        if _is_backend_tensor(leaf, "tensorflow"):
-            return leaf.numpy()
-        return np.asarray(leaf)
-
-    return jax.tree.map(convert, tree)
+    return jax.tree.map(lambda leaf: np.asarray(backend_tensors.to_numpy(leaf)), tree)
 
 
 def to_backend(tree: Any, backend: str) -> Any:

@@ -32,7 +32,8 @@ def _root(value: Any) -> str:
     return type(value).__module__.split(".")[0]
 
 
-def _to_numpy(value: Any) -> Any:
+def to_numpy(value: Any) -> Any:
+    """A torch or TensorFlow tensor as a NumPy array; anything else as it is."""
     root = _root(value)
     if root == "torch":
         return value.detach().cpu().numpy()
@@ -61,7 +62,7 @@ def accepting_backend_tensors(op: Callable[..., Any]) -> Callable[..., Any]:
         leaves = jax.tree.leaves((args, kwargs))
         if not any(_root(leaf) == name for leaf in leaves):
             return op(*args, **kwargs)
-        args, kwargs = jax.tree.map(_to_numpy, (args, kwargs))
+        args, kwargs = jax.tree.map(to_numpy, (args, kwargs))
         return jax.tree.map(lambda v: _to_backend(v, name), op(*args, **kwargs))
 
     return wrapped

@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import optax
+from jax.extend import core as jcore
 
 from stateless import random
 from train.precision import LossScaleState, cast_floats
@@ -256,15 +257,41 @@ def make_predict_step(
 
 def make_multi_step(
     step: Callable[[TrainState, Any], tuple[TrainState, dict[str, Any]]],
+    unroll: int | bool | None = None,
 ) -> Callable[[TrainState, Any], tuple[TrainState, dict[str, Any]]]:
     """Runs `step` over batches stacked on a leading axis with one `lax.scan`.
 
     This is `steps_per_execution=k`: one dispatch for k steps. The logs are the
     last step's.
+
+    Args:
+      step: a step of `(train_state, batch)`.
+      unroll: `lax.scan`'s `unroll`. None (the default) unrolls the loop fully
+        when `step` convolves and JAX's default backend is the CPU, where XLA
+        compiles a convolution inside a loop to a kernel about 6x slower than
+        the same convolution outside one (jax-ml/jax#12868); the price is
+        compile time that grows with k. Otherwise it keeps the loop.
     """
 
     def multi_step(ts: TrainState, batches: Any) -> tuple[TrainState, dict[str, Any]]:
-        ts, logs = jax.lax.scan(step, ts, batches)
+        n = unroll
+        if n is None:
+            first = jax.tree.map(lambda b: b[0], batches)
+            n = jax.default_backend() == "cpu" and _convolves(step, ts, first)
+        ts, logs = jax.lax.scan(step, ts, batches, unroll=n)
         return ts, jax.tree.map(lambda v: v[-1], logs)
 
     return multi_step
+
+
+def _convolves(fn: Callable[..., Any], *args: Any) -> bool:
+    """Whether `fn(*args)` runs a convolution, at any depth of its jaxpr."""
+
+    def walk(jaxpr: Any) -> bool:
+        return any(
+            eqn.primitive.name == "conv_general_dilated"
+            or any(walk(sub) for sub in jcore.jaxprs_in_params(eqn.params))
+            for eqn in jaxpr.eqns
+        )
+
+    return walk(jax.make_jaxpr(fn)(*args).jaxpr)

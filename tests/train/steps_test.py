@@ -83,6 +83,40 @@ def test_fused_steps_equal_single_steps_exactly():
     chex.assert_trees_all_equal(logs_a, logs_b)
 
 
+def conv_apply(variables, x, training=False, rng=None):
+    y = jax.lax.conv_general_dilated(
+        x, variables["params"]["k"], (1, 1), "SAME",
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+    )  # fmt: skip
+    return y.mean(axis=(1, 2)), variables["state"]
+
+
+def _loops(fn, *args):
+    """Whether the program `fn(*args)` lowers to keeps a loop."""
+    return "stablehlo.while" in jax.jit(fn).lower(*args).as_text()
+
+
+def test_fused_convolutions_unroll_on_cpu_and_match_the_loop():
+    """XLA:CPU runs a convolution inside a loop ~6x slower, so the fused step
+    unrolls there; rolled or not, the numbers are the same."""
+    tx = optax.adam(0.01)
+    variables = {"params": {"k": jnp.full((3, 3, 2, 1), 0.1)}, "state": {}}
+    ts = steps.init_train_state(variables, tx, {}, sl.random.key(0))
+    images = jnp.asarray(_rng.standard_normal((4, 2, 5, 5, 2)), jnp.float32)
+    batches = (images, Y[:4, :2])
+    conv_step = steps.make_train_step(conv_apply, mse, tx, {})
+    auto = steps.make_multi_step(conv_step)
+    rolled = steps.make_multi_step(conv_step, unroll=1)
+    assert jax.default_backend() == "cpu"
+    assert not _loops(auto, ts, batches)
+    assert _loops(rolled, ts, batches)
+    dense = steps.make_multi_step(steps.make_train_step(apply, mse, tx, {}))
+    assert _loops(dense, _start(tx), (X[:4], Y[:4]))
+    chex.assert_trees_all_close(
+        jax.jit(auto)(ts, batches), jax.jit(rolled)(ts, batches), rtol=1e-6
+    )
+
+
 def test_steps_are_pure_and_leak_no_tracers():
     tx = optax.sgd(0.1)
     step = steps.make_train_step(apply, mse, tx, {})

@@ -61,7 +61,10 @@ NOTES = [
     " over its one jitted step (fewer callback calls, as many dispatches).",
     "- On CPU, XLA compiles a convolution inside a loop body (`lax.scan`) to a"
     " much slower kernel than the same convolution at top level"
-    " (jax-ml/jax#12868), so the CNN's scan rows measure that, not dispatch.",
+    " (jax-ml/jax#12868), so the floor's CNN scan row measures that, not"
+    " dispatch. stateless unrolls the fused loop on CPU when the step"
+    " convolves (`train.steps.make_multi_step`), paying for it in compile"
+    " time (its first-step column).",
     "- Each row is a separate process run after the previous one: on a"
     " machine whose load changes, compare rows only when the ranges are"
     " tight, or rerun with `--rounds 3`.",

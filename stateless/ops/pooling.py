@@ -1,5 +1,9 @@
 """Max and average pooling over 1, 2 or 3 spatial axes, on `lax.reduce_window`.
 
+Floating max pooling whose strides equal its window (Keras's default) keeps
+the same forward program but takes a tiled gradient (`_tiled_max`): the same
+numbers, without `select_and_scatter_add`.
+
 Layouts and `padding` are those of `conv`. Average pooling with
 `padding="same"` divides each window by the number of real (unpadded) entries
 it covers, as Keras and TensorFlow do; those counts depend only on static
@@ -17,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from stateless.ops._tiled_max import tiled_max
 from stateless.ops._window import lax_padding, spatial_rank, window_dims
 from stateless.window_args import spatial_tuple
 
@@ -53,7 +58,10 @@ def max_pool(
         "max_pool", inputs, pool_size, strides, padding, data_format
     )
     inputs = jnp.asarray(inputs)
-    if jnp.issubdtype(inputs.dtype, jnp.floating):
+    floating = jnp.issubdtype(inputs.dtype, jnp.floating)
+    if floating and steps == window:
+        return tiled_max(inputs, window, lax_pad, data_format)
+    if floating:
         lowest = -np.inf
     else:
         lowest = jnp.iinfo(inputs.dtype).min

@@ -50,10 +50,13 @@ def test_values_and_gradients_equal_reduce_window_even_with_ties(name, data_form
 
         return jax.jit(fn)(x)
 
-    ours = lambda x, w, p, f: ops.max_pool(x, w, None, p, f)  # noqa: E731
+    def ours(x, window, padding, data_format):
+        return ops.max_pool(x, window, None, padding, data_format)
+
     chex.assert_trees_all_equal(
         pooled_and_gradient(ours), pooled_and_gradient(_reduce_window_max)
     )
+
 
 def test_forward_mode_vmap_and_half_precision_agree_with_reduce_window():
     x = _with_ties((3, 2, 6, 6, 4)).astype(jnp.bfloat16)

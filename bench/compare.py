@@ -22,7 +22,9 @@ steps/s. The tables, the machine and the targets of DESIGN.md go to
 Run: `.venv/bin/python bench/compare.py [--quick] [--rounds 3] [--models
 mlp cnn]` (or `make bench`). On a shared or busy machine the load drifts
 between processes; `--rounds` runs every row several times, interleaved, and
-keeps the median. It exits non-zero if a peer failed.
+keeps the median. The raw results go to `bench/RESULTS.json`, from which
+`--render bench/RESULTS.json` rewrites the markdown without running anything.
+It exits non-zero if a peer failed.
 """
 
 from __future__ import annotations
@@ -65,6 +67,11 @@ NOTES = [
     " dispatch. stateless unrolls the fused loop on CPU when the step"
     " convolves (`train.steps.make_multi_step`), paying for it in compile"
     " time (its first-step column).",
+    "- Max pooling: the floor, Keras, Flax and Equinox differentiate"
+    " `lax.reduce_window` through `select_and_scatter_add`, which XLA:CPU runs"
+    " slowly; stateless keeps that forward but gives non-overlapping windows a"
+    " tiled gradient (`stateless/ops/_tiled_max.py`), bit-equal to it, so its"
+    " CNN step is a different, faster program than the floor's.",
     "- Each row is a separate process run after the previous one: on a"
     " machine whose load changes, compare rows only when the ranges are"
     " tight, or rerun with `--rounds 3`.",
@@ -199,21 +206,43 @@ def table(model: str, results: list[dict]) -> list[str]:
     return lines
 
 
-def report(
-    results: dict[str, list[dict]], command: str, wall_s: float, loads: list[float]
-) -> str:
-    """The whole RESULTS.md text."""
+def summary(results: dict[str, list[dict]]) -> list[str]:
+    """One table of every row's `x floor`, a column per model."""
+    models = list(results)
+    lines = [
+        "## Summary: steps/s over the floor",
+        "",
+        "| framework | " + " | ".join(models) + " |",
+        "|---|" + "---:|" * len(models),
+    ]
+    for index, (peer, variant) in enumerate(ROWS):
+        cells, label = [], f"{peer} {variant}"
+        for model in models:
+            by_row = {(r["peer"], r["variant"]): r for r in results[model]}
+            row, floor = by_row.get((peer, variant)), by_row.get(FLOOR)
+            label = (row or {}).get("label", label)
+            if not row or "error" in row or not floor or "error" in floor:
+                cells.append("-")
+            else:
+                cells.append(f"{row['steps_per_s'] / floor['steps_per_s']:.2f}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def report(run: dict) -> str:
+    """The whole RESULTS.md text, from what `main` measured (or its JSON)."""
+    results = run["results"]
     ok = [r for rs in results.values() for r in rs if "error" not in r]
     sample = ok[0] if ok else {}
     versions = sorted({(r["framework"], r["framework_version"]) for r in ok})
-    now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    command, loads = run["command"], run["loads"]
     lines = [
         "# Peer benchmark: stateless against the floor, Keras 3, Flax NNX, Equinox",
         "",
-        f"Written by `{command}` on {now} in {wall_s / 60:.1f} min"
+        f"Written by `{command}` on {run['written']} in {run['wall_s'] / 60:.1f} min"
         + (" (quick: few steps, indicative only)." if "--quick" in command else "."),
         "",
-        f"- Machine: {_cpu_name()}, {os.cpu_count()} logical cores; "
+        f"- Machine: {run['cpu']}, {run['cores']} logical cores; "
         f"JAX device: {sample.get('device', '?')}",
         f"- JAX {sample.get('jax', '?')}, Python {sample.get('python', '?')}; "
         + ", ".join(f"{name} {v}" for name, v in versions),
@@ -231,11 +260,37 @@ def report(
         " The `fit` rows time whole `fit(..., epochs=1, verbose=0,"
         " shuffle=False)` calls, so they include fit's own setup per call.",
         "",
+        *summary(results),
     ]
     for model, rows in results.items():
         lines += table(model, rows)
     lines += NOTES
     return "\n".join(lines)
+
+
+def measure(models: list[str], rounds: int, quick: bool) -> dict[str, list[dict]]:
+    """Every row of every model, `rounds` times interleaved, combined per row."""
+    results: dict[str, list[dict]] = {}
+    for model in models:
+        runs: dict[tuple[str, str], list[dict]] = {row: [] for row in ROWS}
+        for round_ in range(rounds):
+            for peer, variant in ROWS:
+                print(
+                    f"{model}: {peer} {variant} (round {round_ + 1})",
+                    file=sys.stderr, flush=True,
+                )  # fmt: skip
+                result = run_peer(peer, model, variant, quick)
+                result.setdefault("label", f"{peer} {variant}")
+                result.update(peer=peer, variant=variant)
+                runs[peer, variant].append(result)
+        results[model] = [combine(r) for r in runs.values()]
+    return results
+
+
+def _write(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".tmp")
+    partial.write_text(text)
+    partial.replace(path)  # never a half-written file in its place
 
 
 def main() -> int:
@@ -249,34 +304,36 @@ def main() -> int:
     )  # fmt: skip
     parser.add_argument(
         "--output", type=Path, default=ROOT / "bench" / "RESULTS.md",
-        help="where to write the markdown (default bench/RESULTS.md)",
+        help="where to write the markdown (default bench/RESULTS.md); the raw "
+        "results go beside it, with the suffix .json",
+    )  # fmt: skip
+    parser.add_argument(
+        "--render", type=Path, metavar="JSON",
+        help="run nothing: rewrite the markdown from results saved by a run",
     )  # fmt: skip
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error(f"--rounds must be >= 1; received {args.rounds}.")
-    start, load = time.perf_counter(), _load()
-    results: dict[str, list[dict]] = {}
-    for model in args.models:
-        runs: dict[tuple[str, str], list[dict]] = {row: [] for row in ROWS}
-        for round_ in range(args.rounds):
-            for peer, variant in ROWS:
-                print(
-                    f"{model}: {peer} {variant} (round {round_ + 1})",
-                    file=sys.stderr, flush=True,
-                )  # fmt: skip
-                result = run_peer(peer, model, variant, args.quick)
-                result.setdefault("label", f"{peer} {variant}")
-                result.update(peer=peer, variant=variant)
-                runs[peer, variant].append(result)
-        results[model] = [combine(r) for r in runs.values()]
-    wall_s = time.perf_counter() - start
-    command = " ".join(["python bench/compare.py", *sys.argv[1:]])
-    text = report(results, command, wall_s, [load, _load()])
-    partial = args.output.with_name(args.output.name + ".tmp")
-    partial.write_text(text + "\n")
-    partial.replace(args.output)  # never a half-written table in its place
+    if args.render:
+        run = json.loads(args.render.read_text())
+    else:
+        start, load = time.perf_counter(), _load()
+        results = measure(args.models, args.rounds, args.quick)
+        written = datetime.datetime.now().astimezone()
+        run = {
+            "command": " ".join(["python bench/compare.py", *sys.argv[1:]]),
+            "written": written.strftime("%Y-%m-%d %H:%M %Z"),
+            "wall_s": time.perf_counter() - start,
+            "loads": [load, _load()],
+            "cpu": _cpu_name(),
+            "cores": os.cpu_count(),
+            "results": results,
+        }
+        _write(args.output.with_suffix(".json"), json.dumps(run, indent=1) + "\n")
+    text = report(run)
+    _write(args.output, text + "\n")
     print(text)
-    failed = [r for rs in results.values() for r in rs if "error" in r]
+    failed = [r for rs in run["results"].values() for r in rs if "error" in r]
     return 1 if failed else 0
 
 

@@ -6,13 +6,15 @@ validation and callbacks. It trains anything with
 `apply(variables, x, training, rng) -> (y_pred, new_state)`; `nn.Model`
 delegates to it, and a hand-written function trains the same way.
 
-Live state: the loop holds the only `TrainState`. At every callback hook it
-publishes the current variables on the model (`model.variables`) and reads
-them back afterwards, with the optimizer's learning rate, so a callback that
-assigns new variables or a new rate changes the very next step. The step
-donates the optimizer and metric buffers (only the loop holds them) but not
-the variables: callbacks may keep what they were shown (EarlyStopping keeps
-the best ones).
+Live state: the loop holds the only `TrainState`. At every callback hook
+(batch hooks: of a callback that reads the model, see
+`Callback.reads_model_per_batch`) it publishes the current variables on the
+model (`model.variables`) and reads them back afterwards, with the
+optimizer's learning rate, so a callback that assigns new variables or a new
+rate changes the very next step. The step donates every buffer but the
+variables it has published, which callbacks may keep (EarlyStopping keeps
+the best ones): see `train._donation`. When training stops on an exception
+(a KeyboardInterrupt too), the model is left with the last finished step.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from train import losses as losses_lib
 from train import metrics as metrics_lib
 from train import optimizers as optimizers_lib
 from train import steps as steps_lib
+from train._donation import donating_step
 from train.callbacks import Callback, CallbackList, History, ProgbarLogger
 from train.precision import dynamic_loss_scale
 
@@ -122,7 +125,8 @@ class Trainer:
     @property
     def train_state(self) -> steps_lib.TrainState | None:
         """The current `TrainState`: live during `fit` (as of the last finished
-        step), then the one `fit` ended with (None before any fit).
+        step, at each callback hook that is shown the model), then the one
+        `fit` ended with (None before any fit).
 
         During `fit` its optimizer and metric buffers are donated to the next
         step: a callback that keeps them past its hook must copy them (orbax's
@@ -180,7 +184,7 @@ class Trainer:
             if backend != "jax":
                 compiled = backends.compile_step(compiled, backend)
             elif kind.startswith("train"):
-                compiled = _donating_private_state(compiled)
+                compiled = donating_step(compiled)
             else:
                 compiled = jax.jit(compiled)
             self._jitted[kind, dist, backend] = compiled
@@ -192,6 +196,16 @@ class Trainer:
         if dist is None:
             return batch
         return dist.shard_batch(batch, stacked=kind == "train_multi")
+
+    def _train(self, kind: str, ts: steps_lib.TrainState, batch: Any) -> Any:
+        """One training execution; it donates only variables never published."""
+        step, batch = self._step(kind), self._batch(batch, kind)
+        if config.backend() != "jax":
+            return step(ts, batch)
+        shown = self._shown
+        return step(
+            ts, batch, ts.params is shown["params"] or ts.state is shown["state"]
+        )
 
     # -- live state shared with callbacks --------------------------------------
 
@@ -316,7 +330,8 @@ class Trainer:
             steps=_length(dataset),
             verbose=verbose,
         )
-        batch_hooks = any(c.implements_train_batch_hooks() for c in calls.callbacks)
+        batch_hooks = [c for c in calls.callbacks if c.implements_train_batch_hooks()]
+        per_batch = any(c.reads_model_per_batch for c in batch_hooks)
         epoch_batches = iter(dataset.batches(initial_epoch))
         first = next(epoch_batches, None)
         if first is None:
@@ -326,40 +341,47 @@ class Trainer:
         self._publish(ts)
         calls.call("on_train_begin", {})
         ts = self._absorb(ts)
-        for epoch in range(initial_epoch, epochs):
-            ts = ts._replace(metrics=steps_lib.init_metrics(self.metrics))
-            calls.call("on_epoch_begin", epoch, {})
-            ts = self._absorb(ts)
-            logs: dict[str, Any] = {}
-            if epoch > initial_epoch:
-                epoch_batches = iter(dataset.batches(epoch))
-                first = next(epoch_batches, None)
-            batches = itertools.chain([first], epoch_batches)
-            if class_weight:
-                batches = (_class_weights(b, class_weight) for b in batches)
-            index = -1  # the last batch run so far in this epoch
-            if not dataset.in_memory:  # read and decode ahead, on a thread
-                batches = data_lib.prefetch(batches)
-            for kind, batch in self._executions(batches):
-                index += self.steps_per_execution if kind == "train_multi" else 1
-                if batch_hooks:
-                    calls.call("on_train_batch_begin", index, {})
-                    ts = self._absorb(ts)
-                ts, logs = self._step(kind)(ts, self._batch(batch, kind))
+        try:
+            for epoch in range(initial_epoch, epochs):
+                ts = ts._replace(metrics=steps_lib.init_metrics(self.metrics))
+                calls.call("on_epoch_begin", epoch, {})
+                ts = self._absorb(ts)
+                logs: dict[str, Any] = {}
+                if epoch > initial_epoch:
+                    epoch_batches = iter(dataset.batches(epoch))
+                    first = next(epoch_batches, None)
+                batches = itertools.chain([first], epoch_batches)
+                if class_weight:
+                    batches = (_class_weights(b, class_weight) for b in batches)
+                index = -1  # the last batch run so far in this epoch
+                if not dataset.in_memory:  # read and decode ahead, on a thread
+                    batches = data_lib.prefetch(batches)
+                for kind, batch in self._executions(batches):
+                    index += self.steps_per_execution if kind == "train_multi" else 1
+                    if batch_hooks:
+                        calls.call("on_train_batch_begin", index, {})
+                        ts = self._absorb(ts) if per_batch else ts
+                    ts, logs = self._train(kind, ts, batch)
+                    if batch_hooks:
+                        if per_batch:
+                            self._publish(ts)
+                        calls.call("on_train_batch_end", index, _floats(logs))
+                        ts = self._absorb(ts) if per_batch else ts
+                    if self.model.stop_training:
+                        break
+                epoch_logs = _floats(logs)
+                if validation_data is not None:
+                    val = self._evaluate(ts, validation_data)
+                    epoch_logs.update({f"val_{k}": v for k, v in val.items()})
                 self._publish(ts)
-                if batch_hooks:
-                    calls.call("on_train_batch_end", index, _floats(logs))
-                    ts = self._absorb(ts)
+                calls.call("on_epoch_end", epoch, epoch_logs)
+                ts = self._absorb(ts)
                 if self.model.stop_training:
                     break
-            epoch_logs = _floats(logs)
-            if validation_data is not None:
-                val = self._evaluate(ts, validation_data)
-                epoch_logs.update({f"val_{k}": v for k, v in val.items()})
-            calls.call("on_epoch_end", epoch, epoch_logs)
-            ts = self._absorb(ts)
-            if self.model.stop_training:
-                break
+        except BaseException:
+            if not _donated(ts):  # else the variables last published stand
+                self._publish(ts)
+            raise
         calls.call("on_train_end", {})
         ts = self._absorb(ts)
         self._ts = ts
@@ -426,24 +448,12 @@ class Trainer:
         return backends.concatenate(outputs, config.backend())
 
 
-def _donating_private_state(step: Callable[..., Any]) -> Callable[..., Any]:
-    """`step` jitted so that the optimizer and metric states (which only the loop
-    holds) donate their buffers to the step's outputs; the parameters and layer
-    state, which callbacks are shown and may keep, are never donated."""
-
-    def split_step(shown, private, batch):
-        params, state = shown
-        step_count, opt_state, metrics, key = private
-        ts = steps_lib.TrainState(step_count, params, state, opt_state, metrics, key)
-        return step(ts, batch)
-
-    compiled = jax.jit(split_step, donate_argnums=(1,))
-
-    def run(ts: steps_lib.TrainState, batch: Any) -> Any:
-        private = (ts.step, ts.opt_state, ts.metrics, ts.key)
-        return compiled((ts.params, ts.state), private, batch)
-
-    return run
+def _donated(ts: steps_lib.TrainState) -> bool:
+    """Whether a step has taken `ts`'s parameter buffers (JAX arrays only)."""
+    return any(
+        isinstance(leaf, jax.Array) and leaf.is_deleted()
+        for leaf in jax.tree.leaves((ts.params, ts.state))
+    )
 
 
 def _is_arrays(data: Any) -> bool:

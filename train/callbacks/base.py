@@ -5,7 +5,8 @@ was started for (an `nn.Model`, or any object with the same attributes). The
 loop keeps that object current at every hook, and reads it back afterwards,
 so a callback may change the run between steps:
 
-* `model.variables`: `{"params", "state"}` as of the last finished step;
+* `model.variables`: `{"params", "state"}` as of the last finished step
+  (in batch hooks, of a callback whose `reads_model_per_batch` is True);
   assigning new variables makes the next step start from them.
 * `model.optimizer.learning_rate`: reading gives the current rate; assigning
   a float makes the next step use it. (It may be a schedule, a function of
@@ -59,6 +60,13 @@ class Callback:
 
     def set_params(self, params: dict[str, Any]) -> None:
         self.params = params
+
+    # Whether this callback's batch hooks may read or set `model.variables`
+    # (or `train_state`). The loop publishes them at every batch hook only when
+    # some callback says so; between publications it lets each step reuse the
+    # previous step's parameter buffers. Callbacks that only read `logs` or
+    # set `stop_training` answer False.
+    reads_model_per_batch: bool = True
 
     def implements_train_batch_hooks(self) -> bool:
         """Whether the loop must call the per-batch training hooks (and so turn

@@ -50,6 +50,8 @@ class ProgbarLogger(Callback):
       2/2 - 0s ...s/step - loss: 0.5000 - val_loss: 0.2500
     """
 
+    reads_model_per_batch = False  # its batch hooks read logs only
+
     def __init__(self, count_mode: str = "steps", stream: TextIO | None = None):
         super().__init__()
         if count_mode != "steps":

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from jax import lax
 
+import stateless as sl
 from stateless import ops
 from stateless.ops._window import window_dims
 
@@ -82,3 +83,21 @@ def test_inference_keeps_one_reduce_window_and_training_drops_select_and_scatter
     assert "select_and_scatter" not in backward.as_text()
     overlapping = jax.jit(jax.grad(lambda x: ops.max_pool(x, 3, 2).sum())).lower(x)
     assert "select_and_scatter" in overlapping.as_text()
+
+
+def test_the_torch_backend_keeps_the_one_scatter():
+    """Lowered to eager torch ops, one native pooling gradient beats the tiles."""
+    x = jnp.zeros((2, 8, 8, 3))
+
+    def gradient_ops():
+        grad = jax.grad(lambda x: ops.max_pool(x, 2).sum())
+        return str(jax.make_jaxpr(grad)(x))
+
+    try:
+        sl.set_backend("torch")
+        assert "select_and_scatter_add" in gradient_ops()
+        sl.set_backend("tensorflow")
+        assert "select_and_scatter_add" not in gradient_ops()
+    finally:
+        sl.set_backend("jax")
+    assert "select_and_scatter_add" not in gradient_ops()

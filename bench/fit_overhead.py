@@ -11,8 +11,8 @@ Per step, in microseconds (median and best of the repeats):
   (`train.steps.make_train_step`), `jax.jit(donate_argnums=0)`, in a bare
   loop over pre-sliced batches: the floor of our own program.
 * ``step, params kept``: the same step donating only the optimizer, metric,
-  step and key buffers, as `fit` does (it keeps the parameters it showed to
-  callbacks).
+  step and key buffers, as `fit` did before it donated the parameters too
+  (it now keeps only those it has shown to callbacks: see `train._donation`).
 * ``fit``: `model.fit(..., verbose=0, shuffle=False)` over the same data.
 * ``Dataset`` / ``prefetch(Dataset)``: iterating the batches `fit` iterates,
   bare and through the prefetch thread, with no training at all.
@@ -108,7 +108,7 @@ def measure(name: str, model, x, y) -> None:
 
     rows = {
         "step, all donated": bare_all,
-        "step, params kept (as fit)": bare_kept,
+        "step, params kept": bare_kept,
         "fit": fit,
         "Dataset": iterate,
         "prefetch(Dataset)": iterate_prefetched,

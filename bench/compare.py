@@ -215,10 +215,13 @@ def summary(results: dict[str, list[dict]]) -> list[str]:
         "| framework | " + " | ".join(models) + " |",
         "|---|" + "---:|" * len(models),
     ]
-    for index, (peer, variant) in enumerate(ROWS):
+    by_model = {
+        model: {(r["peer"], r["variant"]): r for r in rows}
+        for model, rows in results.items()
+    }
+    for peer, variant in ROWS:
         cells, label = [], f"{peer} {variant}"
-        for model in models:
-            by_row = {(r["peer"], r["variant"]): r for r in results[model]}
+        for by_row in by_model.values():
             row, floor = by_row.get((peer, variant)), by_row.get(FLOOR)
             label = (row or {}).get("label", label)
             if not row or "error" in row or not floor or "error" in floor:

@@ -33,9 +33,20 @@ from stateless.ops._window import window_dims
 
 
 def _lowest(dtype) -> np.ndarray:
-    """The identity of max for a floating `dtype`, as a concrete NumPy scalar
-    (a traced init value would make lax emit a generic `reduce_window`)."""
-    return np.array(-np.inf, dtype)
+    """The identity of max for `dtype`, as a concrete NumPy scalar: only then
+    does lax emit `reduce_window_max`, which has a gradient (a traced initial
+    value makes a generic `reduce_window`)."""
+    if jnp.issubdtype(dtype, jnp.floating):
+        return np.array(-np.inf, dtype)
+    return np.array(jnp.iinfo(dtype).min, dtype)
+
+
+def reduce_window_max(x, window, steps, lax_pad: str, data_format: str):
+    """Max pooling as one `lax.reduce_window`: any dtype, window and strides."""
+    return lax.reduce_window(
+        x, _lowest(x.dtype), lax.max,
+        window_dims(window, data_format), window_dims(steps, data_format), lax_pad,
+    )  # fmt: skip
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2, 3))
@@ -48,12 +59,7 @@ def tiled_max(x, window: tuple[int, ...], lax_pad: str, data_format: str):
       lax_pad: `"VALID"` or `"SAME"`.
       data_format: `"channels_last"` or `"channels_first"`.
     """
-    dims = window_dims(window, data_format)
-    return lax.reduce_window(x, _lowest(x.dtype), lax.max, dims, dims, lax_pad)
-
-
-def _first_spatial_axis(data_format: str) -> int:
-    return 1 if data_format == "channels_last" else 2
+    return reduce_window_max(x, window, window, lax_pad, data_format)
 
 
 def _fit_to_tiles(v, window, lax_pad, first, fill):
@@ -91,7 +97,7 @@ def _tiles(v, window, first):
 @tiled_max.defjvp
 def _tiled_max_jvp(window, lax_pad, data_format, primals, tangents):
     (x,), (t,) = primals, tangents
-    first = _first_spatial_axis(data_format)
+    first = 1 if data_format == "channels_last" else 2  # the first spatial axis
 
     def tiles(v, fill):
         return _tiles(_fit_to_tiles(v, window, lax_pad, first, fill), window, first)

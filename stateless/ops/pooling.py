@@ -26,7 +26,7 @@ import numpy as np
 from jax import lax
 
 from stateless import config
-from stateless.ops._tiled_max import tiled_max
+from stateless.ops._tiled_max import reduce_window_max, tiled_max
 from stateless.ops._window import lax_padding, spatial_rank, window_dims
 from stateless.window_args import spatial_tuple
 
@@ -66,20 +66,7 @@ def max_pool(
     floating = jnp.issubdtype(inputs.dtype, jnp.floating)
     if floating and steps == window and config.backend() != "torch":
         return tiled_max(inputs, window, lax_pad, data_format)
-    if floating:
-        lowest = -np.inf
-    else:
-        lowest = jnp.iinfo(inputs.dtype).min
-    # The initial value must be a concrete NumPy scalar, not a traced array:
-    # only then does lax emit `reduce_window_max`, which has a gradient.
-    return lax.reduce_window(
-        inputs,
-        np.array(lowest, inputs.dtype),
-        lax.max,
-        window_dims(window, data_format),
-        window_dims(steps, data_format),
-        lax_pad,
-    )
+    return reduce_window_max(inputs, window, steps, lax_pad, data_format)
 
 
 def _same_counts(sizes, window, steps) -> np.ndarray:

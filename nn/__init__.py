@@ -21,9 +21,14 @@ from nn import layers as layers
 from nn import regularizers as regularizers
 from nn.archive import ArchiveError as ArchiveError
 from nn.archive import load_model as load_model
+from nn.layers import Input as Input
 from nn.models.functional import Functional as Functional
 from nn.models.model import Model as Model
 from nn.models.sequential import Sequential as Sequential
 from nn.registry import deserialize as deserialize
 from nn.registry import register as register
 from nn.registry import serialize as serialize
+from train import callbacks as callbacks  # Keras's namespaces, for `import nn as keras`
+from train import losses as losses
+from train import metrics as metrics
+from train import optimizers as optimizers

@@ -64,29 +64,6 @@ class ArchiveError(ValueError):
 # -- saving ----------------------------------------------------------------------
 
 
-def _compile_config(model: Any) -> dict[str, Any] | None:
-    trainer = getattr(model, "trainer", None)
-    if trainer is None:
-        return None
-    loss = trainer.loss
-    if loss is not None and not hasattr(loss, "get_config"):
-        raise ValueError(
-            f"save_model: the loss {loss!r:.80} has no get_config(), so the "
-            "compiled model cannot be saved. Hint: use a train.losses class."
-        )
-    return {
-        "optimizer": optimizers.serialize(trainer.optimizer),
-        "loss": None
-        if loss is None
-        else {"class_name": type(loss).__name__, "config": loss.get_config()},
-        "metrics": [
-            {"class_name": type(m).__name__, "config": m.get_config()}
-            for m in trainer.metrics.values()
-        ],
-        "steps_per_execution": trainer.steps_per_execution,
-    }
-
-
 def save_model(model: Any, path: str | os.PathLike) -> None:
     """Writes `model` (config, weights, compile config, optimizer state) to `path`.
 
@@ -110,7 +87,7 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
             "save_model: the model holds no variables yet. Hint: model.build(shape) "
             "or model.fit(...) first."
         )
-    config = {"model": registry.serialize(model), "compile": _compile_config(model)}
+    config = {"model": registry.serialize(model), "compile": model.get_compile_config()}
     try:
         config_bytes = json.dumps(config).encode()
     except (TypeError, ValueError) as error:

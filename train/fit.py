@@ -19,7 +19,6 @@ the best ones): see `train._donation`. When training stops on an exception
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -34,12 +33,11 @@ from train import metrics as metrics_lib
 from train import optimizers as optimizers_lib
 from train import steps as steps_lib
 from train._donation import donating_step
+from train._epochs import EpochStream, executions
+from train._inference import InferenceMixin, adapt, flat_logs, verbosity
 from train.callbacks import Callback, CallbackList, History, ProgbarLogger
+from train.freezing import freeze
 from train.precision import dynamic_loss_scale
-
-
-def _floats(logs: Mapping[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in logs.items()}
 
 
 def _class_weights(batch: tuple[Any, ...], class_weight: Mapping[int, float]) -> tuple:
@@ -55,13 +53,13 @@ def _class_weights(batch: tuple[Any, ...], class_weight: Mapping[int, float]) ->
     return x, y, w
 
 
-class Trainer:
+class Trainer(InferenceMixin):
     """Compiled training for a pure apply function; the engine behind `Model.fit`.
 
     Args:
       apply_fn: `apply(variables, x, training=False, rng=None) -> (y_pred, state)`.
       loss: a loss name or object (see `train.losses`); None only with a
-        custom `train_step` (then `evaluate` cannot run).
+        custom `train_step` (then `evaluate` needs a custom `eval_step`).
       optimizer: an optimizer name or object (see `train.optimizers`).
       metrics: metric names or objects (see `train.metrics`).
       init_fn: `init(key, x) -> variables`, used when `model.variables` is None.
@@ -71,8 +69,17 @@ class Trainer:
         must have a `variables` attribute.
       train_step: a pure `(TrainState, batch) -> (TrainState, logs)` to use
         instead of the one built from the loss, optimizer and metrics.
+      eval_step: likewise for evaluation (`evaluate`, validation).
+      predict_step: a pure `(variables, x) -> y_pred` for `predict`.
       distribution: a `train.distribute` distribution to run on (default: the
         one of an enclosing `distribution.scope()`, else one device).
+      run_eagerly: run the pure steps un-jitted, op by op (for debugging, with
+        `print` and breakpoints inside the step); `jit_compile=False` too.
+      jit_compile: True or "auto" compile the steps (the default).
+      auto_scale_loss: under the `mixed_float16` policy, scale the loss
+        dynamically (True, Keras's default) or not.
+      trainable_mask: `params -> pytree of bools`, False where a parameter is
+        frozen (see `train.freezing`); None trains everything.
     """
 
     def __init__(
@@ -87,7 +94,13 @@ class Trainer:
         steps_per_execution: int = 1,
         model: Any = None,
         train_step: Callable[..., Any] | None = None,
+        eval_step: Callable[..., Any] | None = None,
+        predict_step: Callable[..., Any] | None = None,
         distribution: distribute.Distribution | None = None,
+        run_eagerly: bool = False,
+        jit_compile: bool | str = "auto",
+        auto_scale_loss: bool = True,
+        trainable_mask: Callable[[Any], Any] | None = None,
     ):
         self.apply_fn, self.init_fn, self.penalty_fn = apply_fn, init_fn, penalty_fn
         if loss is None and train_step is None:
@@ -102,7 +115,13 @@ class Trainer:
             raise ValueError(
                 f"steps_per_execution must be >= 1, received {steps_per_execution}."
             )
+        if jit_compile not in (True, False, "auto"):
+            raise ValueError(
+                "jit_compile must be True, False or 'auto'; received "
+                f"jit_compile={jit_compile!r}."
+            )
         self.steps_per_execution = steps_per_execution
+        self.run_eagerly = bool(run_eagerly) or jit_compile is False
         self.model = self if model is None else model
         if model is None:
             self.variables = None
@@ -110,11 +129,14 @@ class Trainer:
         policy = mixed_precision.global_policy()  # as of compile, like Keras
         self.compute_dtype = None if policy.name == "float32" else policy.compute_dtype
         self.tx = self.optimizer.transform()
-        if policy.uses_loss_scaling:
+        if trainable_mask is not None:
+            self.tx = freeze(self.tx, trainable_mask)
+        if policy.uses_loss_scaling and auto_scale_loss:
             self.tx = dynamic_loss_scale(self.tx)
         self._ts: steps_lib.TrainState | None = None
-        self._jitted: dict[str, Any] = {}
-        self._train_step = train_step
+        self._jitted: dict[Any, Any] = {}
+        self._train_step, self._eval_step = train_step, eval_step
+        self._predict_step = predict_step
         self._distribution = distribution
 
     @property
@@ -145,6 +167,25 @@ class Trainer:
 
     # -- compiled steps, built once ------------------------------------------
 
+    def _pure_step(self, kind: str, axis_name: str | None) -> Callable[..., Any]:
+        """The unjitted step of `kind`: the user's override, else the built one."""
+        if kind in ("train", "train_multi"):
+            train = self._train_step or steps_lib.make_train_step(
+                self.apply_fn, self.loss, self.tx, self.metrics,
+                penalty_fn=self.penalty_fn, compute_dtype=self.compute_dtype,
+                axis_name=axis_name,
+            )  # fmt: skip
+            return train if kind == "train" else steps_lib.make_multi_step(train)
+        if kind == "eval":
+            return self._eval_step or steps_lib.make_eval_step(
+                self.apply_fn, self.loss, self.metrics,
+                penalty_fn=self.penalty_fn, compute_dtype=self.compute_dtype,
+                axis_name=axis_name,
+            )  # fmt: skip
+        return self._predict_step or steps_lib.make_predict_step(
+            self.apply_fn, self.compute_dtype
+        )
+
     def _step(self, kind: str) -> Callable[..., Any]:
         dist, backend = self.distribution, config.backend()
         if dist is not None and backend != "jax":
@@ -153,26 +194,7 @@ class Trainer:
                 f"current backend is {backend!r}."
             )
         if (kind, dist, backend) not in self._jitted:
-            axis_name = getattr(dist, "axis_name", None)  # the per-replica path
-            train = self._train_step or steps_lib.make_train_step(
-                self.apply_fn, self.loss, self.tx, self.metrics,
-                penalty_fn=self.penalty_fn, compute_dtype=self.compute_dtype,
-                axis_name=axis_name,
-            )  # fmt: skip
-            evaluate = steps_lib.make_eval_step(
-                self.apply_fn, self.loss, self.metrics,
-                penalty_fn=self.penalty_fn, compute_dtype=self.compute_dtype,
-                axis_name=axis_name,
-            )  # fmt: skip
-            made = {
-                "train": train,
-                "train_multi": steps_lib.make_multi_step(train),
-                "eval": evaluate,
-                "predict": steps_lib.make_predict_step(
-                    self.apply_fn, self.compute_dtype
-                ),
-            }
-            compiled = made[kind]
+            compiled = self._pure_step(kind, getattr(dist, "axis_name", None))
             if dist is not None:
                 wrap = {
                     "train": dist.wrap_train_step,
@@ -183,6 +205,8 @@ class Trainer:
                 compiled = wrap(compiled)
             if backend != "jax":
                 compiled = backends.compile_step(compiled, backend)
+            elif self.run_eagerly:
+                compiled = _eager(compiled, kind.startswith("train"))
             elif kind.startswith("train"):
                 compiled = donating_step(compiled)
             else:
@@ -264,33 +288,11 @@ class Trainer:
 
     # -- the loop --------------------------------------------------------------
 
-    def _executions(self, dataset: Iterable[Any]) -> Iterable[tuple[str, Any]]:
-        """Batches grouped by `steps_per_execution` into stacked executions."""
-        k, group, group_shape = self.steps_per_execution, [], None
-        for batch in dataset:
-            if k == 1:
-                yield "train", batch
-                continue
-            shape = jax.tree.map(np.shape, batch)
-            if group and shape != group_shape:  # a short last batch: run the
-                for b in group:  # others singly
-                    yield "train", b
-                group = []
-            if not group:
-                group_shape = shape
-            group.append(batch)
-            if len(group) == k:
-                yield "train_multi", jax.tree.map(lambda *xs: np.stack(xs), *group)
-                group = []
-        for b in group:
-            yield "train", b
-
     def fit(
         self,
-        x: Any,
+        x: Any = None,
         y: Any = None,
-        *,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         epochs: int = 1,
         verbose: Any = "auto",
         callbacks: Iterable[Callback] | None = None,
@@ -300,40 +302,38 @@ class Trainer:
         class_weight: Mapping[int, float] | None = None,
         sample_weight: Any = None,
         initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
+        validation_batch_size: int | None = None,
+        validation_freq: int | Iterable[int] = 1,
+        *,
         seed: int | None = None,
     ) -> History:
-        """Trains for `epochs` epochs; returns the `History` callback."""
+        """Trains for `epochs` epochs, with Keras's arguments; returns the
+        `History` callback.
+
+        `batch_size` defaults to 32 for arrays and must be left out for data
+        that batches itself; `validation_batch_size` defaults to `batch_size`.
+        `steps_per_epoch` takes that many batches per epoch from one running
+        pass over the data (see `train._epochs`); `validation_steps` limits
+        validation to its first batches; validation runs after epochs `e`
+        with `(e + 1) % validation_freq == 0` (or `e + 1` in a list of
+        epochs). `seed` (ours) fixes shuffling, dropout and initialization.
+        """
         key = random.key(seed) if seed is not None else random.next_key()
-        data_seed = int(jax.random.randint(key, (), 0, 2**31 - 1))
-        dataset = data_lib.adapt(
-            x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, seed=data_seed
-        )
-        if validation_split:
-            if validation_data is not None:
-                raise ValueError(
-                    "fit: pass validation_split or validation_data, not both."
-                )
-            dataset, validation_data = dataset.split(validation_split)
-        if validation_data is not None:
-            validation_data = data_lib.adapt(
-                *_as_tuple(validation_data), batch_size=batch_size
-            )
-        if self.distribution is not None and _is_arrays(x):
-            self.distribution.check_batch_size(batch_size)
-        verbose = 1 if verbose == "auto" else int(verbose)
+        run = self._prepare(
+            x, y, batch_size, validation_split, validation_data, shuffle,
+            sample_weight, validation_batch_size, key,
+        )  # fmt: skip
+        stream = EpochStream(run["train"], steps_per_epoch)
         history = History()  # after the user's callbacks, to see what they log
+        verbose = verbosity(verbose)
         built_in = [history] + ([ProgbarLogger()] if verbose else [])
         calls = CallbackList(
-            [*(callbacks or []), *built_in],
-            self.model,
-            epochs=epochs,
-            steps=_length(dataset),
-            verbose=verbose,
-        )
-        batch_hooks = [c for c in calls.callbacks if c.implements_train_batch_hooks()]
-        per_batch = any(c.reads_model_per_batch for c in batch_hooks)
-        epoch_batches = iter(dataset.batches(initial_epoch))
-        first = next(epoch_batches, None)
+            [*(callbacks or []), *built_in], self.model,
+            epochs=epochs, steps=stream.steps(), verbose=verbose,
+        )  # fmt: skip
+        first = stream.first(initial_epoch)
         if first is None:
             raise ValueError("fit: the training data held no batches.")
         ts = self._start_state(steps_lib.unpack_batch(first)[0], key)
@@ -341,111 +341,155 @@ class Trainer:
         self._publish(ts)
         calls.call("on_train_begin", {})
         ts = self._absorb(ts)
-        try:
-            for epoch in range(initial_epoch, epochs):
-                ts = ts._replace(metrics=steps_lib.init_metrics(self.metrics))
-                calls.call("on_epoch_begin", epoch, {})
-                ts = self._absorb(ts)
-                logs: dict[str, Any] = {}
-                if epoch > initial_epoch:
-                    epoch_batches = iter(dataset.batches(epoch))
-                    first = next(epoch_batches, None)
-                batches = itertools.chain([first], epoch_batches)
-                if class_weight:
-                    batches = (_class_weights(b, class_weight) for b in batches)
-                index = -1  # the last batch run so far in this epoch
-                if not dataset.in_memory:  # read and decode ahead, on a thread
-                    batches = data_lib.prefetch(batches)
-                for kind, batch in self._executions(batches):
-                    index += self.steps_per_execution if kind == "train_multi" else 1
-                    if batch_hooks:
-                        calls.call("on_train_batch_begin", index, {})
-                        ts = self._absorb(ts) if per_batch else ts
-                    ts, logs = self._train(kind, ts, batch)
-                    if batch_hooks:
-                        if per_batch:
-                            self._publish(ts)
-                        calls.call("on_train_batch_end", index, _floats(logs))
-                        ts = self._absorb(ts) if per_batch else ts
-                    if self.model.stop_training:
-                        break
-                epoch_logs = _floats(logs)
-                if validation_data is not None:
-                    val = self._evaluate(ts, validation_data)
-                    epoch_logs.update({f"val_{k}": v for k, v in val.items()})
+        logs: dict[str, float] = {}  # the last epoch's, for on_train_end
+        for epoch in range(initial_epoch, epochs):
+            # An epoch leaves its last finished step on the model if it fails.
+            ts, logs = self._fit_epoch(ts, epoch, stream, calls, class_weight)
+            try:
+                if run["validation"] is not None and _validates(epoch, validation_freq):
+                    val = self.run_evaluation(
+                        ts, run["validation"], validation_steps, calls
+                    )
+                    logs.update({f"val_{k}": v for k, v in val.items()})
                 self._publish(ts)
-                calls.call("on_epoch_end", epoch, epoch_logs)
+                calls.call("on_epoch_end", epoch, logs)
                 ts = self._absorb(ts)
+            except BaseException:
+                if not _donated(ts):  # else the variables last published stand
+                    self._publish(ts)
+                raise
+            if self.model.stop_training or stream.exhausted:
+                break
+        calls.call("on_train_end", logs)
+        self._ts = self._absorb(ts)
+        return history
+
+    def _prepare(
+        self, x, y, batch_size, validation_split, validation_data, shuffle,
+        sample_weight, validation_batch_size, key,
+    ) -> dict[str, Any]:  # fmt: skip
+        """The training and validation datasets of one `fit` call."""
+        if x is None:
+            raise ValueError("fit: x is required (arrays, a dataset or a generator).")
+        data_seed = int(jax.random.randint(key, (), 0, 2**31 - 1))
+        train = adapt(x, y, sample_weight, batch_size, shuffle=shuffle, seed=data_seed)
+        if validation_split:
+            if validation_data is not None:
+                raise ValueError(
+                    "fit: pass validation_split or validation_data, not both."
+                )
+            train, validation_data = train.split(validation_split)
+        if validation_data is not None:
+            parts = _validation_parts(validation_data)
+            size = validation_batch_size
+            if size is None and data_lib.is_arrays(parts[0]):
+                size = batch_size
+            validation_data = adapt(*parts, size)
+        if self.distribution is not None and data_lib.is_arrays(x):
+            self.distribution.check_batch_size(batch_size or 32)
+        return {"train": train, "validation": validation_data}
+
+    def _fit_epoch(
+        self, ts: steps_lib.TrainState, epoch: int, stream: EpochStream,
+        calls: CallbackList, class_weight: Mapping[int, float] | None,
+    ) -> tuple[steps_lib.TrainState, dict[str, float]]:  # fmt: skip
+        """One epoch of steps: the state after it and its last logs (floats)."""
+        batch_hooks = [c for c in calls.callbacks if c.implements_train_batch_hooks()]
+        per_batch = any(c.reads_model_per_batch for c in batch_hooks)
+        ts = ts._replace(metrics=steps_lib.init_metrics(self.metrics))
+        calls.call("on_epoch_begin", epoch, {})
+        ts = self._absorb(ts)
+        batches = stream.epoch(epoch)
+        if class_weight:
+            batches = (_class_weights(b, class_weight) for b in batches)
+        if not stream.dataset.in_memory:  # read and decode ahead, on a thread
+            batches = data_lib.prefetch(batches)
+        index, logs = -1, {}  # the last batch run so far in this epoch
+        try:
+            for stacked, batch in executions(batches, self.steps_per_execution):
+                index += self.steps_per_execution if stacked else 1
+                if batch_hooks:
+                    calls.call("on_train_batch_begin", index, {})
+                    ts = self._absorb(ts) if per_batch else ts
+                kind = "train_multi" if stacked else "train"
+                ts, logs = self._train(kind, ts, batch)
+                if batch_hooks:
+                    if per_batch:
+                        self._publish(ts)
+                    calls.call("on_train_batch_end", index, self._floats(logs))
+                    ts = self._absorb(ts) if per_batch else ts
                 if self.model.stop_training:
                     break
         except BaseException:
             if not _donated(ts):  # else the variables last published stand
                 self._publish(ts)
             raise
-        calls.call("on_train_end", {})
-        ts = self._absorb(ts)
-        self._ts = ts
-        return history
+        return ts, self._floats(logs)
 
-    def _evaluate(
-        self, ts: steps_lib.TrainState, dataset: Iterable[Any]
-    ) -> dict[str, float]:
-        if self.loss is None:
-            raise ValueError("evaluate: no loss was given to compile; pass loss=...")
-        ts = ts._replace(metrics=steps_lib.init_metrics(self.metrics))
-        if self.distribution is not None:
-            ts = self.distribution.place_state(ts)
-        logs: dict[str, Any] = {}
-        for batch in data_lib.prefetch(dataset):
-            ts, logs = self._step("eval")(ts, self._batch(batch))
-        if not logs:
-            raise ValueError("evaluate: the data held no batches.")
-        return _floats(logs)
+    # -- one batch at a time -----------------------------------------------------
 
-    def evaluate(
+    def train_on_batch(
         self,
         x: Any,
         y: Any = None,
-        *,
-        batch_size: int = 32,
         sample_weight: Any = None,
+        class_weight: Mapping[int, float] | None = None,
         return_dict: bool = False,
     ) -> Any:
-        """The loss and metrics over the data, in inference mode."""
-        dataset = data_lib.adapt(x, y, sample_weight, batch_size=batch_size)
-        variables = self.model.variables
-        if variables is None:
-            raise ValueError(
-                "evaluate: the model holds no variables yet (fit or build it)."
-            )
-        ts = backends.to_backend(
-            self._fresh_state(variables, random.key(0)), config.backend()
-        )
-        logs = self._evaluate(ts, dataset)
-        return (
-            logs
-            if return_dict
-            else (logs["loss"] if len(logs) == 1 else list(logs.values()))
-        )
+        """One training step on one batch, continuing the run (optimizer state,
+        step count, accumulating metrics) as Keras's does.
 
-    def predict(self, x: Any, *, batch_size: int = 32) -> Any:
-        """The model's outputs over `x`, batch by batch, joined on the first axis
-        (NumPy arrays; the backend's tensors on torch or TensorFlow)."""
-        variables = self.model.variables
-        if variables is None:
+        Returns:
+          As `evaluate`: the logs as a dict, or the loss, or a list in order.
+        """
+        batch = data_lib.as_batch(x, y, sample_weight)
+        if class_weight:
+            batch = _class_weights(batch, class_weight)
+        ts = self._ts
+        if (
+            ts is None
+            or self.model.variables is None
+            or (ts.params is not self.model.variables["params"])
+        ):
+            metrics = None if ts is None else ts.metrics
+            ts = self._start_state(steps_lib.unpack_batch(batch)[0], random.next_key())
+            ts = ts if metrics is None else ts._replace(metrics=metrics)
+        self._publish(ts)
+        ts, logs = self._train("train", ts, batch)
+        self._publish(ts)
+        return flat_logs(self._floats(logs), return_dict)
+
+
+def _eager(step: Callable[..., Any], train: bool) -> Callable[..., Any]:
+    """`step` run as is, op by op (`run_eagerly`), with the jitted call form."""
+    if not train:
+        return step
+    return lambda ts, batch, shown: step(ts, batch)
+
+
+def _validates(epoch: int, validation_freq: Any) -> bool:
+    """Keras's rule: after epoch `e` (from 0) when `(e + 1) % freq == 0`, or
+    when `e + 1` is in a list of epochs."""
+    if isinstance(validation_freq, int) and not isinstance(validation_freq, bool):
+        if validation_freq < 1:
             raise ValueError(
-                "predict: the model holds no variables yet (fit or build it)."
+                f"fit: validation_freq must be >= 1; received {validation_freq}."
             )
-        if self.distribution is not None:
-            variables = self.distribution.place_variables(variables)
-        variables = backends.to_backend(variables, config.backend())
-        outputs = [
-            self._step("predict")(
-                variables, self._batch(steps_lib.unpack_batch(batch)[0])
+        return (epoch + 1) % validation_freq == 0
+    return epoch + 1 in validation_freq
+
+
+def _validation_parts(data: Any) -> tuple[Any, Any, Any]:
+    """`(x, y, sample_weight)` of `validation_data`: a tuple of 2 or 3, or data
+    that yields its own batches."""
+    if isinstance(data, tuple):
+        if len(data) not in (2, 3):
+            raise ValueError(
+                "fit: validation_data must be (x_val, y_val), (x_val, y_val, "
+                f"val_sample_weight) or a dataset; received a tuple of {len(data)}."
             )
-            for batch in data_lib.prefetch(data_lib.adapt(x, batch_size=batch_size))
-        ]
-        return backends.concatenate(outputs, config.backend())
+        return (*data, None)[:3]
+    return data, None, None
 
 
 def _donated(ts: steps_lib.TrainState) -> bool:
@@ -454,21 +498,3 @@ def _donated(ts: steps_lib.TrainState) -> bool:
         isinstance(leaf, jax.Array) and leaf.is_deleted()
         for leaf in jax.tree.leaves((ts.params, ts.state))
     )
-
-
-def _is_arrays(data: Any) -> bool:
-    """Whether `data` is arrays that `fit` batches itself (by `batch_size`)."""
-    return isinstance(data, np.ndarray | dict | tuple | list) or hasattr(
-        data, "__array__"
-    )
-
-
-def _as_tuple(data: Any) -> tuple[Any, ...]:
-    return tuple(data) if isinstance(data, tuple) else (data,)
-
-
-def _length(dataset: Any) -> int | None:
-    try:
-        return len(dataset)
-    except TypeError:
-        return None

@@ -111,8 +111,13 @@ def unpack_batch(batch: Any) -> tuple[Any, Any, Any]:
     return batch, None, None
 
 
+def examples_in(y_pred: Any) -> jax.Array:
+    """The batch size of `y_pred`, as the float32 weight of its mean loss."""
+    return jnp.asarray(jax.tree.leaves(y_pred)[0].shape[0], jnp.float32)
+
+
 def _update_metrics(states, metrics, loss, y, y_pred, w):
-    examples = jnp.asarray(jax.tree.leaves(y_pred)[0].shape[0], jnp.float32)
+    examples = examples_in(y_pred)
     new = {"loss": LOSS.update(states["loss"], loss, examples)}  # as Keras weighs it
     for name, metric in metrics.items():
         new[name] = metric.update(states[name], y, y_pred, w)

@@ -94,14 +94,34 @@ class Functional(Model):
     def _feed(self, inputs: tuple[Any, ...]) -> dict[int, Any]:
         """`id(input tensor) -> value`, for inputs passed flat or as one structure."""
         tensors = jax.tree.leaves(self._inputs)
+        if len(inputs) == 1 and isinstance(inputs[0], dict):
+            if not isinstance(self._inputs, dict):  # keyed by the Inputs' names
+                return self._feed_by_name(tensors, inputs[0])
         if len(inputs) == 1 and not isinstance(self._inputs, SymbolicTensor):
             inputs = tuple(jax.tree.leaves(inputs[0]))
         if len(inputs) != len(tensors):
+            shapes = [tuple(getattr(x, "shape", ())) for x in inputs]
             raise ValueError(
                 f"{type(self).__name__} {self.default_name!r}: expected "
-                f"{len(tensors)} inputs, received {len(inputs)}."
+                f"{len(tensors)} inputs {self._input_names(tensors)}, received "
+                f"{len(inputs)} of shapes {shapes}. Hint: pass a list with one "
+                "array per input, in that order, or a dict keyed by input name."
             )
         return {id(t): x for t, x in zip(tensors, inputs)}
+
+    def _input_names(self, tensors: list[Any]) -> list[str]:
+        return [self._names[id(t.node.layer)] for t in tensors]
+
+    def _feed_by_name(self, tensors: list[Any], given: dict[str, Any]) -> dict:
+        names = self._input_names(tensors)
+        missing = [n for n in names if n not in given]
+        extra = sorted(set(given) - set(names))
+        if missing or extra:
+            raise ValueError(
+                f"{type(self).__name__} {self.default_name!r}: the input dict must "
+                f"have the keys {names}; missing {missing}, unexpected {extra}."
+            )
+        return {id(t): given[n] for t, n in zip(tensors, names)}
 
     def init(self, key: jax.Array, *inputs: Any) -> Variables:
         del inputs  # the Input tensors fix every shape

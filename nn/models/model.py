@@ -23,6 +23,7 @@ import jax.numpy as jnp
 from nn.layer_scope import LayerScope
 from nn.layers.base import Layer, Variables
 from nn.models.naming import assign_names
+from nn.models.saving import SavingMixin
 from nn.models.summary import summary_table
 from nn.models.training import TrainingMixin
 from nn.models.variables_check import check_variables
@@ -40,7 +41,7 @@ def _zeros(x: Any) -> Any:
     return jnp.zeros(x.shape, x.dtype) if isinstance(x, jax.ShapeDtypeStruct) else x
 
 
-class Model(TrainingMixin, Layer):
+class Model(TrainingMixin, SavingMixin, Layer):
     """A model of layers; subclass it and define `call`.
 
     Example:

@@ -1,20 +1,36 @@
 """Keras's training grammar on `nn.Model`: compile, fit, evaluate, predict.
 
 The methods delegate to `train.Trainer`, which trains the model's pure
-`apply`; the model only holds the trainer and its own `variables`.
+`apply`; the model only holds the trainer and its own `variables`. The
+arguments are Keras 3's, with Keras's meaning; `fit` takes one of ours,
+`seed`, to fix shuffling, dropout and initialization.
+
+Three steps may be overridden, each pure and jitted by the loop:
+`train_step(train_state, batch) -> (train_state, logs)`,
+`test_step(train_state, batch) -> (train_state, logs)` (evaluation and
+validation) and `predict_step(variables, x) -> y_pred`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from nn.models import weights
+from train import steps as steps_lib
 from train.fit import Trainer
-from train.steps import make_train_step
+from train.steps import make_eval_step, make_predict_step, make_train_step
+
+
+def _overridden(model: Any, name: str) -> Any:
+    """The model's own `name` step when its class overrides it, else None."""
+    if getattr(type(model), name) is getattr(TrainingMixin, name):
+        return None
+    return getattr(model, name)
 
 
 class TrainingMixin:
-    """`compile / fit / evaluate / predict` and an overridable pure `train_step`."""
+    """`compile / fit / evaluate / predict`, the one-batch calls, and the
+    overridable pure steps."""
 
     trainer: Trainer | None = None
     stop_training: bool = False
@@ -23,15 +39,32 @@ class TrainingMixin:
         self,
         optimizer: Any = "rmsprop",
         loss: Any = None,
-        metrics: Any = (),
+        loss_weights: Any = None,
+        metrics: Any = None,
+        weighted_metrics: Any = None,
+        run_eagerly: bool = False,
         steps_per_execution: int = 1,
+        jit_compile: bool | str = "auto",
+        auto_scale_loss: bool = True,
+        *,
         distribution: Any = None,
     ) -> None:
         """Fixes the loss, optimizer and metrics that `fit` and `evaluate` use.
 
-        `distribution` (a `train.distribute` one) shards `fit`, `evaluate` and
-        `predict` over devices; without it, an enclosing
-        `distribution.scope()` does.
+        Args:
+          optimizer: a name (`"adam"`) or a `train.optimizers` object.
+          loss: a name, a `train.losses` object or a function
+            `(y_true, y_pred, sample_weight) -> scalar`.
+          loss_weights: Keras's, for models with several outputs.
+          metrics: names or `train.metrics` objects, unweighted.
+          weighted_metrics: metrics that take `sample_weight` into account.
+          run_eagerly: run the steps un-jitted (debugging); so does
+            `jit_compile=False`.
+          steps_per_execution: steps fused into one compiled `lax.scan`.
+          auto_scale_loss: dynamic loss scaling under `mixed_float16`.
+          distribution: a `train.distribute` one to shard `fit`, `evaluate`
+            and `predict` over devices; without it, an enclosing
+            `distribution.scope()` does.
 
         Example:
           >>> model = nn.Sequential([layers.Input((4,)), layers.Dense(2)])
@@ -39,16 +72,23 @@ class TrainingMixin:
           >>> model.optimizer
           <Adam learning_rate=0.001>
         """
-        step = None
-        if type(self).train_step is not TrainingMixin.train_step:
-            step = self.train_step
+        _single_output_only(loss_weights, weighted_metrics)
         self.trainer = Trainer(
-            self.apply, loss, optimizer, metrics,
+            self.apply, loss, optimizer, list(metrics or ()),
             init_fn=self.init, penalty_fn=self.penalty,
-            steps_per_execution=steps_per_execution, model=self, train_step=step,
-            distribution=distribution,
+            steps_per_execution=steps_per_execution, model=self,
+            train_step=_overridden(self, "train_step"),
+            eval_step=_overridden(self, "test_step"),
+            predict_step=_overridden(self, "predict_step"),
+            distribution=distribution, run_eagerly=run_eagerly,
+            jit_compile=jit_compile, auto_scale_loss=auto_scale_loss,
         )  # fmt: skip
         self.optimizer = self.trainer.optimizer
+        self._compile_args = {
+            "loss_weights": loss_weights, "weighted_metrics": weighted_metrics,
+            "run_eagerly": run_eagerly, "jit_compile": jit_compile,
+            "auto_scale_loss": auto_scale_loss,
+        }  # fmt: skip
 
     def _compiled(self, what: str) -> Trainer:
         if self.trainer is None:
@@ -57,6 +97,20 @@ class TrainingMixin:
                 "model.compile(optimizer='adam', loss=..., metrics=[...]) first."
             )
         return self.trainer
+
+    def _inference_trainer(self) -> Trainer:
+        """The compiled trainer, or (predicting needs no loss) a bare one kept
+        on the model so that its compiled step is reused."""
+        if self.trainer is not None:
+            return self.trainer
+        if "_bare_trainer" not in vars(self):
+            self._bare_trainer = Trainer(
+                self.apply, "mse", model=self,
+                predict_step=_overridden(self, "predict_step"),
+            )  # fmt: skip
+        return self._bare_trainer
+
+    # -- the pure steps ---------------------------------------------------------
 
     def train_step(self, train_state: Any, batch: Any) -> tuple[Any, dict[str, Any]]:
         """One pure training step; override it to change what `fit` does.
@@ -72,67 +126,181 @@ class TrainingMixin:
         )  # fmt: skip
         return step(train_state, batch)
 
-    def fit(self, x: Any, y: Any = None, **kwargs: Any) -> Any:
-        """Trains the model (see `train.Trainer.fit` for the arguments)."""
-        self.history = self._compiled("fit").fit(x, y, **kwargs)
+    def test_step(self, train_state: Any, batch: Any) -> tuple[Any, dict[str, Any]]:
+        """One pure evaluation step (`evaluate`, validation); override it like
+        `train_step`: `(TrainState, batch) -> (TrainState, logs)`, updating only
+        `train_state.metrics`."""
+        trainer = self._compiled("test_step")
+        step = make_eval_step(
+            self.apply, trainer.loss, trainer.metrics,
+            penalty_fn=self.penalty, compute_dtype=trainer.compute_dtype,
+        )  # fmt: skip
+        return step(train_state, batch)
+
+    def predict_step(self, variables: Any, x: Any) -> Any:
+        """One pure prediction step, `(variables, x) -> y_pred`; override it to
+        change what `predict` returns (e.g. probabilities instead of logits)."""
+        compute_dtype = None if self.trainer is None else self.trainer.compute_dtype
+        return make_predict_step(self.apply, compute_dtype)(variables, x)
+
+    def compute_loss(
+        self,
+        x: Any = None,
+        y: Any = None,
+        y_pred: Any = None,
+        sample_weight: Any = None,
+        training: bool = True,
+        *,
+        params: Any = None,
+    ) -> Any:
+        """The compiled loss of `y_pred` against `y`, for a custom `train_step`.
+
+        Pure, unlike Keras's: the regularizer penalties need the parameters,
+        so they are added only when `params` is given.
+        """
+        del x, training  # Keras's signature; the loss reads neither
+        trainer = self._compiled("compute_loss")
+        if trainer.loss is None:
+            raise ValueError("compute_loss: no loss was given to compile.")
+        loss = trainer.loss(y, y_pred, sample_weight)
+        return loss if params is None else loss + self.penalty(params)
+
+    def compute_metrics(
+        self,
+        x: Any,
+        y: Any,
+        y_pred: Any,
+        sample_weight: Any = None,
+        *,
+        state: Mapping[str, Any],
+        loss: Any = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Updated metric states and their results, for a custom `train_step`.
+
+        Pure, unlike Keras's: it takes the metric states (`train_state.metrics`)
+        and returns `(new_states, logs)`; the running loss is updated when
+        `loss` is given.
+        """
+        del x
+        metrics = self._compiled("compute_metrics").metrics
+        new = dict(state)
+        for name, metric in metrics.items():
+            new[name] = metric.update(state[name], y, y_pred, sample_weight)
+        if loss is not None:
+            examples = steps_lib.examples_in(y_pred)
+            new["loss"] = steps_lib.LOSS.update(state["loss"], loss, examples)
+        return new, steps_lib.results(metrics, new)
+
+    @property
+    def metrics(self) -> list[Any]:
+        """The running loss and the compiled metrics (pure metric objects)."""
+        if self.trainer is None:
+            return []
+        return [steps_lib.LOSS, *self.trainer.metrics.values()]
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """`["loss", <metric names>...]`, the order `evaluate` returns them in."""
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self) -> None:
+        """Starts the metrics of `train_on_batch` / `test_on_batch` afresh."""
+        if self.trainer is not None:
+            self.trainer.reset_metrics()
+
+    # -- running over data ----------------------------------------------------------
+
+    def fit(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose: Any = "auto",
+        callbacks: Iterable[Any] | None = None,
+        validation_split: float = 0.0,
+        validation_data: Any = None,
+        shuffle: bool = True,
+        class_weight: Mapping[int, float] | None = None,
+        sample_weight: Any = None,
+        initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
+        validation_batch_size: int | None = None,
+        validation_freq: Any = 1,
+        *,
+        seed: int | None = None,
+    ) -> Any:
+        """Trains the model; returns its `History` (see `train.Trainer.fit`)."""
+        self.history = self._compiled("fit").fit(
+            x, y, batch_size, epochs, verbose, callbacks, validation_split,
+            validation_data, shuffle, class_weight, sample_weight, initial_epoch,
+            steps_per_epoch, validation_steps, validation_batch_size,
+            validation_freq, seed=seed,
+        )  # fmt: skip
         return self.history
 
-    def evaluate(self, x: Any, y: Any = None, **kwargs: Any) -> Any:
+    def evaluate(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        sample_weight: Any = None,
+        steps: int | None = None,
+        callbacks: Iterable[Any] | None = None,
+        return_dict: bool = False,
+    ) -> Any:
         """Loss and metrics in inference mode (see `train.Trainer.evaluate`)."""
-        return self._compiled("evaluate").evaluate(x, y, **kwargs)
+        return self._compiled("evaluate").evaluate(
+            x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict
+        )
 
-    def predict(self, x: Any, **kwargs: Any) -> Any:
+    def predict(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        steps: int | None = None,
+        callbacks: Iterable[Any] | None = None,
+    ) -> Any:
         """Outputs for `x`, batch by batch (see `train.Trainer.predict`)."""
-        if self.trainer is None:  # predicting needs no loss: use a bare trainer
-            return Trainer(self.apply, "mse", model=self).predict(x, **kwargs)
-        return self.trainer.predict(x, **kwargs)
+        trainer = self._inference_trainer()
+        return trainer.predict(x, batch_size, verbose, steps, callbacks)
 
-    def save_weights(self, path: Any) -> None:
-        """Writes the held variables to one `.npz` file, atomically."""
-        if self.variables is None:
-            raise ValueError("save_weights: the model holds no variables yet.")
-        weights.save_weights(self.variables, path)
+    def train_on_batch(
+        self,
+        x: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        class_weight: Mapping[int, float] | None = None,
+        return_dict: bool = False,
+    ) -> Any:
+        """One training step on one batch (see `train.Trainer.train_on_batch`)."""
+        return self._compiled("train_on_batch").train_on_batch(
+            x, y, sample_weight, class_weight, return_dict
+        )
 
-    def load_weights(self, path: Any, skip_mismatch: bool = False) -> list[str]:
-        """Reads variables saved by `save_weights` into the model, by name
-        (build the model first).
+    def test_on_batch(
+        self,
+        x: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        return_dict: bool = False,
+    ) -> Any:
+        """Loss and metrics of one batch; metrics accumulate until
+        `reset_metrics()`."""
+        return self._compiled("test_on_batch").test_on_batch(
+            x, y, sample_weight, return_dict
+        )
 
-        Args:
-          path: a file written by `save_weights`.
-          skip_mismatch: load what fits and skip the rest (missing, extra or
-            mis-shaped paths) instead of raising.
+    def predict_on_batch(self, x: Any) -> Any:
+        """The outputs for one batch."""
+        return self._inference_trainer().predict_on_batch(x)
 
-        Returns:
-          What was skipped, one line per path (empty when everything fit).
 
-        Raises:
-          VariablesError: something does not fit and `skip_mismatch` is False.
-
-        Example:
-          >>> import os, tempfile
-          >>> model = nn.Sequential([layers.Input((3,)), layers.Dense(2)])
-          >>> _ = model.build((None, 3), seed=0)
-          >>> path = os.path.join(tempfile.mkdtemp(), "m.weights.npz")
-          >>> model.save_weights(path); model.load_weights(path)
-          []
-        """
-        loaded = weights.load_weights(path)
-        if self.variables is None:
-            raise ValueError(
-                "load_weights: build the model first (model.build(shape))."
-            )
-        if not skip_mismatch:
-            weights.check_same_layout(
-                type(self).__name__, self.variables, loaded,
-                hint="load_weights(path, skip_mismatch=True) loads what fits.",
-            )  # fmt: skip
-        problems = weights.layout_problems(self.variables, loaded)
-        self.variables = weights.merge_fitting(self.variables, loaded)
-        return problems
-
-    def save(self, path: Any) -> None:
-        """Saves architecture, weights and optimizer state in one archive (see
-        `nn.archive.save_model`); `nn.load_model(path)` brings it back."""
-        from nn.archive import save_model  # nn.archive imports nn's models
-
-        save_model(self, path)
+def _single_output_only(loss_weights: Any, weighted_metrics: Any) -> None:
+    if loss_weights is not None or weighted_metrics is not None:
+        raise NotImplementedError(
+            "compile: loss_weights and weighted_metrics are not supported yet."
+        )

@@ -72,3 +72,24 @@ def test_the_digits_cnn_trains_through_fit_on_every_backend(backend):
     ])  # fmt: skip
     _, accuracy, _ = _fit(backend, model, 10, as_images(train), as_images(test))
     assert accuracy >= 0.95
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_inputs_and_keras_keywords_on_every_backend(backend):
+    sl.set_backend(backend)
+    (x, y), _ = _digits()
+    x1, x2 = x[:256, :40], x[:256, 40:]
+    a, b = layers.Input((40,), name="a"), layers.Input((24,), name="b")
+    joined = layers.Concatenate()([layers.Dense(16)(a), layers.Dense(16)(b)])
+    model = nn.Model([a, b], layers.Dense(10)(joined))
+    model.compile(optimizer=optimizers.Adam(1e-2),
+                  loss=losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])  # fmt: skip
+    history = model.fit([x1, x2], y[:256], epochs=4, steps_per_epoch=6,
+                        validation_data=({"a": x1, "b": x2}, y[:256]),
+                        validation_steps=2, verbose=0, seed=0)  # fmt: skip
+    assert list(history.history) == ["loss", "accuracy", "val_loss", "val_accuracy"]
+    loss, accuracy = model.evaluate((x1, x2), y[:256], verbose=0)
+    logits = np.asarray(model.predict([x1, x2], batch_size=None, verbose=0))
+    assert accuracy == pytest.approx(np.mean(logits.argmax(1) == y[:256]), abs=1e-6)
+    assert loss < history.history["loss"][0] and accuracy > 0.8

@@ -73,10 +73,21 @@ class Callback:
         each step's logs into Python floats, a host sync). True when either
         hook is overridden, on the class or on the instance; a callback whose
         batch hooks do nothing in its current mode may answer False."""
+        return self.overrides("on_train_batch_begin", "on_train_batch_end")
+
+    def implements_batch_hooks(self, mode: str) -> bool:
+        """Whether the `mode` ("train", "test" or "predict") batch hooks must be
+        called (each call turns a step's logs into Python floats)."""
+        if mode == "train":
+            return self.implements_train_batch_hooks()
+        return self.overrides(f"on_{mode}_batch_begin", f"on_{mode}_batch_end")
+
+    def overrides(self, *hooks: str) -> bool:
+        """Whether any of `hooks` is overridden, on the class or the instance."""
         return any(
             hook in vars(self)
             or getattr(type(self), hook) is not getattr(Callback, hook)
-            for hook in ("on_train_batch_begin", "on_train_batch_end")
+            for hook in hooks
         )
 
     def on_train_begin(self, logs=None): ...

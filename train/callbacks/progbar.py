@@ -26,6 +26,8 @@ class ProgbarLogger(Callback):
     per step leaves out the first step, which includes compiling. With
     `params["steps"]` None, the count shows as `12/Unknown` until the first
     epoch ends. The log values are printed as the loop passes them.
+    `evaluate` and `predict` (outside `fit`) draw one bar for their pass,
+    from the `on_test_*` / `on_predict_*` hooks.
 
     Args:
       count_mode: what the bar counts; only `"steps"` (batches) is supported.
@@ -51,6 +53,7 @@ class ProgbarLogger(Callback):
     """
 
     reads_model_per_batch = False  # its batch hooks read logs only
+    _in_fit = False  # validation inside fit draws no bar of its own
 
     def __init__(self, count_mode: str = "steps", stream: TextIO | None = None):
         super().__init__()
@@ -62,15 +65,48 @@ class ProgbarLogger(Callback):
         self.stream = stream
 
     def on_train_begin(self, logs=None):
-        self._out = sys.stdout if self.stream is None else self.stream
-        self._verbose = self.params.get("verbose", 1)
-        self._target = self.params.get("steps")
-        notebook = self._out is sys.stdout and "ipykernel" in sys.modules
-        self._redraw = self._verbose == 1 and (self._out.isatty() or notebook)
+        self._open(self.params.get("steps"))
+        self._in_fit = True
+
+    def on_train_end(self, logs=None):
+        self._in_fit = False
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._verbose:
             self._print(f"Epoch {epoch + 1}/{self.params.get('epochs', '?')}\n")
+        self._restart()
+
+    # evaluate and predict: one bar for the whole pass, unless inside fit
+    def on_test_begin(self, logs=None):
+        if not self._in_fit:
+            self._open(self.params.get("steps"))
+            self._restart()
+
+    def on_test_batch_end(self, batch, logs=None):
+        if not self._in_fit:
+            self.on_train_batch_end(batch, logs)
+
+    def on_test_end(self, logs=None):
+        if not self._in_fit:
+            self.on_epoch_end(0, logs)
+
+    def on_predict_begin(self, logs=None):
+        self.on_test_begin(logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self.on_test_batch_end(batch, None)  # the outputs are no logs to print
+
+    def on_predict_end(self, logs=None):
+        self.on_test_end(None)
+
+    def _open(self, target: int | None) -> None:
+        self._out = sys.stdout if self.stream is None else self.stream
+        self._verbose = self.params.get("verbose", 1)
+        self._target = target
+        notebook = self._out is sys.stdout and "ipykernel" in sys.modules
+        self._redraw = self._verbose == 1 and (self._out.isatty() or notebook)
+
+    def _restart(self) -> None:
         self._start = time.perf_counter()
         self._first_step: tuple[int, float] | None = None
         self._seen = 0

@@ -32,6 +32,19 @@ def _length(value: Any) -> int | None:
         return None
 
 
+def is_arrays(data: Any) -> bool:
+    """Whether `data` is arrays (or dicts, tuples, lists of them) that `adapt`
+    batches itself, by `batch_size`.
+
+    Example:
+      >>> is_arrays(np.zeros(3)), is_arrays(iter([]))
+      (True, False)
+    """
+    return isinstance(data, np.ndarray | dict | tuple | list) or hasattr(
+        data, "__array__"
+    )
+
+
 def adapt(
     data: Any,
     y: Any = None,
@@ -66,7 +79,7 @@ def adapt(
       >>> adapt(iter([(np.zeros((2, 3)), np.zeros(2))])).cardinality is None
       True
     """
-    if isinstance(data, np.ndarray | dict | tuple | list) or hasattr(data, "__array__"):
+    if is_arrays(data):
         return Dataset.from_arrays(
             data, y, sample_weight, batch_size=batch_size, shuffle=shuffle, seed=seed
         )

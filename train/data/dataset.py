@@ -20,10 +20,21 @@ import numpy as np
 Batch = tuple[Any, ...]
 
 
+def _is_inputs_list(tree: Any) -> bool:
+    """Keras's rule: a list of arrays (or of structures) is several inputs,
+    `fit([x1, x2], y)`; a list of numbers is one array."""
+    return isinstance(tree, list) and any(
+        hasattr(v, "shape") or isinstance(v, dict | tuple) for v in tree
+    )
+
+
 def _map(fn: Callable[[Any], Any], tree: Any) -> Any:
-    """Applies `fn` to every leaf; dicts and tuples (namedtuples too) are nodes."""
+    """Applies `fn` to every leaf; dicts and tuples (namedtuples too) are nodes,
+    and so are lists of arrays (they become tuples)."""
     if isinstance(tree, dict):
         return {k: _map(fn, v) for k, v in tree.items()}
+    if _is_inputs_list(tree):
+        return tuple(_map(fn, v) for v in tree)
     if isinstance(tree, tuple):
         items = [_map(fn, v) for v in tree]
         return type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
@@ -76,6 +87,25 @@ def _as_batch(element: Any) -> Batch:
             f"received a tuple of {len(element)} items."
         )
     return tuple(_map(np.asarray, part) for part in element)
+
+
+def as_batch(x: Any, y: Any = None, sample_weight: Any = None) -> Batch:
+    """One batch `(x,)`, `(x, y)` or `(x, y, sample_weight)` of NumPy arrays, as
+    `train_on_batch` takes it (lists of arrays are several inputs).
+
+    Raises:
+      ValueError: the arrays disagree on the number of examples.
+
+    Example:
+      >>> x, y = as_batch([np.zeros((2, 3)), np.ones((2, 1))], [0, 1])
+      >>> [a.shape for a in x], y.tolist()
+      ([(2, 3), (2, 1)], [0, 1])
+    """
+    if sample_weight is not None and y is None:
+        raise ValueError("as_batch: sample_weight needs y as well.")
+    parts = tuple(_map(np.asarray, p) for p in (x, y, sample_weight) if p is not None)
+    _count_examples(parts, "as_batch")
+    return parts
 
 
 class Dataset:

@@ -1,0 +1,235 @@
+"""`evaluate`, `predict` and the one-batch calls of the `Trainer`.
+
+These run the compiled evaluation and prediction steps over data, with
+Keras's keywords: `batch_size` (32 for arrays, the data's own otherwise),
+`verbose` (a progress bar of their own outside `fit`), `steps` (stop after
+that many batches) and `callbacks` (their `on_test_*` / `on_predict_*`
+hooks). `test_on_batch` and `predict_on_batch` run one batch, and
+`test_on_batch` keeps accumulating metrics across calls until
+`reset_metrics()`, as Keras's does.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from stateless import config, random
+from train import backends
+from train import data as data_lib
+from train import steps as steps_lib
+from train.callbacks import Callback, CallbackList, ProgbarLogger
+
+
+def floats(logs: Mapping[str, Any], order: Iterable[str] = ()) -> dict[str, float]:
+    """Logs as Python floats (a host sync), the names in `order` first.
+
+    A jitted step returns its logs as a dict, which JAX rebuilds with sorted
+    keys; `order` restores Keras's: the loss, then the metrics as compiled.
+
+    Example:
+      >>> floats({"accuracy": np.float32(0.5), "loss": 2}, ["loss", "accuracy"])
+      {'loss': 2.0, 'accuracy': 0.5}
+    """
+    first = [k for k in order if k in logs]
+    rest = [k for k in logs if k not in first]
+    return {k: float(logs[k]) for k in (*first, *rest)}
+
+
+def verbosity(verbose: Any) -> int:
+    """Keras's `verbose`: "auto" is 1; 0 silent, 1 a progress bar, 2 one line."""
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2) or isinstance(verbose, float):
+        raise ValueError(
+            f"verbose must be 'auto', 0, 1 or 2; received verbose={verbose!r}."
+        )
+    return int(verbose)
+
+
+def adapt(x: Any, y: Any, w: Any, batch_size: int | None, **options: Any) -> Any:
+    """`train.data.adapt` with Keras's `batch_size` rule: 32 by default for
+    arrays; data that batches itself ignores it."""
+    return data_lib.adapt(x, y, w, batch_size=batch_size or 32, **options)
+
+
+def take(batches: Iterable[Any], steps: int | None, what: str) -> Iterable[Any]:
+    """The first `steps` batches (all of them for None)."""
+    if steps is None:
+        return batches
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(
+            f"{what}: steps must be a positive int or None; received steps={steps!r}."
+        )
+    return itertools.islice(batches, steps)
+
+
+def callback_list(
+    callbacks: Iterable[Callback] | None, model: Any, verbose: int, steps: Any
+) -> CallbackList:
+    bar = [ProgbarLogger()] if verbose else []
+    return CallbackList(
+        [*(callbacks or []), *bar], model, epochs=1, steps=steps, verbose=verbose
+    )
+
+
+def flat_logs(logs: dict[str, float], return_dict: bool) -> Any:
+    """Keras's return value: the dict, else the loss alone or a list in order."""
+    if return_dict:
+        return logs
+    return logs["loss"] if len(logs) == 1 else list(logs.values())
+
+
+class InferenceMixin:
+    """The inference half of `train.Trainer` (it provides `_step`, `_batch`,
+    `_fresh_state`, `model`, `metrics` and `loss`)."""
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """`["loss", <metric names>...]`: the order of every log and of the list
+        `evaluate` returns."""
+        return ["loss", *self.metrics]
+
+    def _floats(self, logs: Mapping[str, Any]) -> dict[str, float]:
+        return floats(logs, self.metrics_names)
+
+    def run_evaluation(
+        self, ts: Any, dataset: Iterable[Any], steps: int | None, calls: CallbackList
+    ) -> dict[str, float]:
+        """The loss and metrics over `dataset`, from fresh metric states,
+        calling the `on_test_*` hooks of `calls`."""
+        if self.loss is None and self._eval_step is None:
+            raise ValueError("evaluate: no loss was given to compile; pass loss=...")
+        ts = ts._replace(metrics=steps_lib.init_metrics(self.metrics))
+        if self.distribution is not None:
+            ts = self.distribution.place_state(ts)
+        hooks = any(c.implements_batch_hooks("test") for c in calls.callbacks)
+        calls.call("on_test_begin", {})
+        logs: dict[str, Any] = {}
+        batches = take(data_lib.prefetch(dataset), steps, "evaluate")
+        for index, batch in enumerate(batches):
+            if hooks:
+                calls.call("on_test_batch_begin", index, {})
+            ts, logs = self._step("eval")(ts, self._batch(batch))
+            if hooks:
+                calls.call("on_test_batch_end", index, self._floats(logs))
+        if not logs:
+            raise ValueError("evaluate: the data held no batches.")
+        logs = self._floats(logs)
+        calls.call("on_test_end", logs)
+        return logs
+
+    def _held_variables(self, what: str) -> Any:
+        variables = self.model.variables
+        if variables is None:
+            raise ValueError(
+                f"{what}: the model holds no variables yet (fit or build it)."
+            )
+        return variables
+
+    def _eval_state(self) -> Any:
+        """The state evaluation runs from: the live one, or one built from
+        the model's variables."""
+        variables = self._held_variables("evaluate")
+        ts = self._ts
+        if ts is None or ts.params is not variables["params"]:
+            ts = backends.to_backend(
+                self._fresh_state(variables, random.key(0)), config.backend()
+            )
+        return ts
+
+    def evaluate(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        sample_weight: Any = None,
+        steps: int | None = None,
+        callbacks: Iterable[Callback] | None = None,
+        return_dict: bool = False,
+    ) -> Any:
+        """The loss and metrics over the data, in inference mode.
+
+        Returns:
+          With `return_dict`, `{"loss": ..., "<metric>": ...}`; else the loss
+          alone when there are no metrics, or the values in that order.
+        """
+        dataset = adapt(x, y, sample_weight, batch_size)
+        verbose = verbosity(verbose)
+        count = steps if steps is not None else _length(dataset)
+        calls = callback_list(callbacks, self.model, verbose, count)
+        logs = self.run_evaluation(self._eval_state(), dataset, steps, calls)
+        return flat_logs(logs, return_dict)
+
+    def _predict_variables(self) -> Any:
+        variables = self._held_variables("predict")
+        if self.distribution is not None:
+            variables = self.distribution.place_variables(variables)
+        return backends.to_backend(variables, config.backend())
+
+    def predict(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        steps: int | None = None,
+        callbacks: Iterable[Callback] | None = None,
+    ) -> Any:
+        """The model's outputs over `x`, batch by batch, joined on the first axis
+        (NumPy arrays; the backend's tensors on torch or TensorFlow)."""
+        variables, step = self._predict_variables(), self._step("predict")
+        dataset = adapt(x, None, None, batch_size)
+        verbose = verbosity(verbose)
+        count = steps if steps is not None else _length(dataset)
+        calls = callback_list(callbacks, self.model, verbose, count)
+        hooks = any(c.implements_batch_hooks("predict") for c in calls.callbacks)
+        calls.call("on_predict_begin", {})
+        outputs = []
+        batches = take(data_lib.prefetch(dataset), steps, "predict")
+        for index, batch in enumerate(batches):
+            if hooks:
+                calls.call("on_predict_batch_begin", index, {})
+            x = self._batch(steps_lib.unpack_batch(batch)[0])
+            outputs.append(step(variables, x))
+            if hooks:
+                calls.call("on_predict_batch_end", index, {"outputs": outputs[-1]})
+        calls.call("on_predict_end", {})
+        if not outputs:
+            raise ValueError("predict: the data held no batches.")
+        return backends.concatenate(outputs, config.backend())
+
+    def test_on_batch(
+        self,
+        x: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        return_dict: bool = False,
+    ) -> Any:
+        """Loss and metrics of one batch; metrics accumulate over calls (and over
+        `train_on_batch` calls) until `reset_metrics()`, as in Keras."""
+        ts = self._eval_state()
+        evaluated, logs = self._step("eval")(
+            ts, self._batch(data_lib.as_batch(x, y, sample_weight))
+        )
+        self._ts = ts._replace(metrics=evaluated.metrics)  # the held params stay
+        return flat_logs(self._floats(logs), return_dict)
+
+    def predict_on_batch(self, x: Any) -> Any:
+        """The model's outputs for one batch `x` (NumPy arrays on JAX)."""
+        (x,) = data_lib.as_batch(x)
+        output = self._step("predict")(self._predict_variables(), self._batch(x))
+        return backends.concatenate([output], config.backend())
+
+    def reset_metrics(self) -> None:
+        """Starts every metric (and the running loss) afresh."""
+        if self._ts is not None:
+            self._ts = self._ts._replace(metrics=steps_lib.init_metrics(self.metrics))
+
+
+def _length(dataset: Any) -> int | None:
+    try:
+        return len(dataset)
+    except TypeError:
+        return None

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import contextvars
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +20,11 @@ from typing import Any
 import jax
 import numpy as np
 import tensorflow as tf
+
+# True while a custom rule's gradient is built: constants made then belong to
+# that graph, since TF cannot differentiate a while loop whose gradient
+# captures eager tensors.
+GRAPH_LOCAL_CONSTANTS = contextvars.ContextVar("graph_local_constants", default=False)
 
 
 def is_key(aval: Any) -> bool:

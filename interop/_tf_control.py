@@ -1,12 +1,17 @@
 """TensorFlow rules for primitives that hold sub-jaxprs: calls, custom
 derivatives, rematerialization, `cond`, `while` and `scan`.
 
-Calls run their body with the same rules; `custom_jvp_call` and
-`custom_vjp_call` run the primal body, since TF differentiates the lowered
-graph itself. `cond` becomes `tf.cond` (two branches) or `tf.switch_case`,
-`while` becomes `tf.while_loop`, and `scan` a `tf.while_loop` that reads
-`xs[t]` and writes `ys[t]` through `tf.TensorArray`s, so a scan stays one
-loop inside `tf.function` (no unrolling) and stays differentiable.
+Calls run their body with the same rules. A custom derivative
+(`custom_jvp_call`, `custom_vjp_call`) that is not one of JAX's own (see
+`interop.custom_rules.needs_rule`) becomes a `tf.custom_gradient` op whose
+forward runs the forward jaxpr of `interop.custom_rules.split_rule` and whose
+gradient runs the rule's backward jaxpr, so `tf.GradientTape` follows the
+user's rule; inside such a forward, nested rules run their primal body (the
+outer backward jaxpr already holds their derivative). `cond` becomes
+`tf.cond` (two branches) or `tf.switch_case`, `while` becomes
+`tf.while_loop`, and `scan` a `tf.while_loop` that reads `xs[t]` and writes
+`ys[t]` through `tf.TensorArray`s, so a scan stays one loop inside
+`tf.function` (no unrolling) and stays differentiable.
 
 Example:
   >>> import jax
@@ -20,11 +25,16 @@ Example:
 
 from __future__ import annotations
 
+import contextvars
 from typing import Any
 
 import tensorflow as tf
 
-from interop._tf_common import physical_shape, tf_dtype
+from interop._tf_common import GRAPH_LOCAL_CONSTANTS, physical_shape, tf_dtype
+from interop.custom_rules import needs_rule, split_rule
+
+# True while the forward of an enclosing custom rule runs.
+_IN_RULE_FORWARD = contextvars.ContextVar("in_rule_forward", default=False)
 
 
 def _call(param: str):
@@ -32,6 +42,47 @@ def _call(param: str):
         return ctx.run(params[param], *args)
 
     return rule
+
+
+def _forward(ctx, closed, *args):
+    token = _IN_RULE_FORWARD.set(True)
+    try:
+        return ctx.run(closed, *args)
+    finally:
+        _IN_RULE_FORWARD.reset(token)
+
+
+def _custom(ctx, *args, call_jaxpr, **params):
+    del params
+    if _IN_RULE_FORWARD.get() or not needs_rule(ctx.eqn):
+        return ctx.run(call_jaxpr, *args)
+    split = split_rule(ctx.eqn)
+    if not any(split.differentiable):
+        return ctx.run(call_jaxpr, *args)
+    n = split.num_outputs
+
+    @tf.custom_gradient
+    def op(*diff_args):
+        given = iter(diff_args)
+        full = [next(given) if d else a for a, d in zip(args, split.differentiable)]
+        results = _forward(ctx, split.forward, *full)
+        residuals = results[n:]
+
+        def grad(*upstream):
+            upstream = [
+                tf.zeros(physical_shape(a), tf_dtype(a.dtype)) if u is None else u
+                for u, a in zip(upstream, ctx.out_avals)
+            ]
+            token = GRAPH_LOCAL_CONSTANTS.set(True)
+            try:
+                return ctx.run(split.backward, *residuals, *upstream)
+            finally:
+                GRAPH_LOCAL_CONSTANTS.reset(token)
+
+        return results[:n], grad
+
+    diff = [tf.identity(a) for a, d in zip(args, split.differentiable) if d]
+    return list(op(*diff))
 
 
 def _cond(ctx, index, *operands, branches, **params):
@@ -88,8 +139,8 @@ RULES: dict[str, Any] = {
     "jit": _call("jaxpr"),
     "closed_call": _call("call_jaxpr"),
     "remat2": _call("jaxpr"),
-    "custom_jvp_call": _call("call_jaxpr"),
-    "custom_vjp_call": _call("call_jaxpr"),
+    "custom_jvp_call": _custom,
+    "custom_vjp_call": _custom,
     "cond": _cond,
     "while": _while,
     "scan": _scan,

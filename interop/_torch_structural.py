@@ -2,9 +2,14 @@
 `closed_call`, `custom_jvp_call`, `custom_vjp_call`, `remat`), and control
 flow (`cond`, `while`, `scan`).
 
-Custom derivatives run their primal `call_jaxpr`; torch autograd then
-differentiates the primal ops. `scan` is a Python loop over the leading axis
-(honouring `reverse`); `cond` and `while` read their predicate on the host.
+A custom derivative (`custom_jvp_call`, `custom_vjp_call`) that is not one
+of JAX's own (see `interop.custom_rules.needs_rule`; those are inlined) runs
+as one `torch.autograd.Function` when a gradient may be taken: its forward runs the
+forward jaxpr of `interop.custom_rules.split_rule`, its backward the rule's
+backward jaxpr, so autograd follows the user's rule, not the primal ops.
+Without grad mode or inputs that require grad, the primal body runs. `scan`
+is a Python loop over the leading axis (honouring `reverse`); `cond` and
+`while` read their predicate on the host.
 
 Example:
   >>> import jax, jax.numpy as jnp, torch, interop
@@ -19,6 +24,7 @@ from __future__ import annotations
 import torch
 
 from interop._torch_dtypes import torch_dtype
+from interop.custom_rules import needs_rule, split_rule
 
 
 def _call(param):
@@ -26,6 +32,49 @@ def _call(param):
         return ctx.run(params[param], *args)
 
     return rule
+
+
+class _RuleFunction(torch.autograd.Function):
+    """One custom-derivative equation as a differentiable torch op."""
+
+    @staticmethod
+    def forward(fn_ctx, ctx, split, *args):
+        results = ctx.run(split.forward, *args)
+        outs = results[: split.num_outputs]
+        fn_ctx.ctx, fn_ctx.split, fn_ctx.device = ctx, split, args[0].device
+        fn_ctx.residuals = results[split.num_outputs :]
+        fn_ctx.mark_non_differentiable(
+            *(o for o in outs if not (o.is_floating_point() or o.is_complex()))
+        )
+        return tuple(outs)
+
+    @staticmethod
+    def backward(fn_ctx, *grads):
+        split = fn_ctx.split
+        in_avals = split.backward.in_avals[len(fn_ctx.residuals) :]
+        grads = [
+            torch.zeros(a.shape, dtype=torch_dtype(a.dtype), device=fn_ctx.device)
+            if g is None
+            else g
+            for g, a in zip(grads, in_avals)
+        ]
+        cotangents = iter(fn_ctx.ctx.run(split.backward, *fn_ctx.residuals, *grads))
+        return (
+            None,
+            None,
+            *(next(cotangents) if d else None for d in split.differentiable),
+        )
+
+
+def _custom(ctx, *args, call_jaxpr, **_):
+    differentiable = (
+        torch.is_grad_enabled()
+        and any(a.requires_grad for a in args if isinstance(a, torch.Tensor))
+        and needs_rule(ctx.eqn)
+    )
+    if not differentiable:
+        return ctx.run(call_jaxpr, *args)
+    return list(_RuleFunction.apply(ctx, split_rule(ctx.eqn), *args))
 
 
 def _cond(ctx, index, *operands, branches, **_):
@@ -71,8 +120,8 @@ RULES = {
     "pjit": _call("jaxpr"),
     "closed_call": _call("call_jaxpr"),
     "core_call": _call("call_jaxpr"),
-    "custom_jvp_call": _call("call_jaxpr"),
-    "custom_vjp_call": _call("call_jaxpr"),
+    "custom_jvp_call": _custom,
+    "custom_vjp_call": _custom,
     "custom_vjp_call_jaxpr": _call("fun_jaxpr"),
     "remat2": _call("jaxpr"),
     "checkpoint": _call("jaxpr"),

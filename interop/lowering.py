@@ -40,6 +40,8 @@ import jax
 import numpy as np
 from jax.extend import core as jcore
 
+from interop.custom_rules import needs_rule
+
 
 class LoweringError(NotImplementedError):
     """A primitive has no rule on the target backend.
@@ -236,7 +238,7 @@ class _Plan:
         for eqn in jaxpr.eqns:
             ins = [ref(a) for a in eqn.invars]
             inline = self.backend.inline.get(eqn.primitive.name)
-            if inline is not None:
+            if inline is not None and not needs_rule(eqn):
                 outs = self._emit(eqn.params[inline], ins)
             else:
                 outs = self._add_step(eqn, ins)

@@ -51,6 +51,7 @@ from interop import (
     _tf_reduce,
     _tf_shape,
 )
+from interop._tf_common import GRAPH_LOCAL_CONSTANTS
 from interop.lowering import Backend
 
 
@@ -92,6 +93,8 @@ RULES: dict[str, Any] = {
 
 
 def _constant(array: np.ndarray) -> tf.Tensor:
+    if GRAPH_LOCAL_CONSTANTS.get():
+        return tf.constant(array)
     with tf.init_scope():  # eager, so any graph may capture it (see _folding)
         return tf.constant(array)
 

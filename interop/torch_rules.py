@@ -89,7 +89,7 @@ BACKEND = Backend(
         "pjit": "jaxpr",
         "closed_call": "call_jaxpr",
         "core_call": "call_jaxpr",
-        "custom_jvp_call": "call_jaxpr",
+        "custom_jvp_call": "call_jaxpr",  # JAX's own rules (see needs_rule)
         "custom_vjp_call": "call_jaxpr",
         "remat2": "jaxpr",
         "checkpoint": "jaxpr",

@@ -40,13 +40,41 @@ def _reduce(fn, on_bool=None):
 
 
 def _arg(fn):
+    """`argmax` / `argmin`; as in JAX (and NumPy), a NaN wins: its first index
+    is the answer along any line that holds one (TF's kernels skip NaN)."""
+
     def rule(ctx, x, *, axes, index_dtype):
         del index_dtype
+        axis = int(axes[0])
         if x.dtype == tf.bool:
             x = tf.cast(x, tf.int32)
-        return tf.cast(fn(x, axis=int(axes[0]), output_type=tf.int64), out_dtype(ctx))
+        found = fn(x, axis=axis, output_type=tf.int64)
+        if x.dtype.is_floating:
+            nan = tf.math.is_nan(x)
+            first_nan = tf.math.argmax(tf.cast(nan, tf.int32), axis=axis)
+            found = tf.where(tf.reduce_any(nan, axis=axis), first_nan, found)
+        return tf.cast(found, out_dtype(ctx))
 
     return rule
+
+
+def _reduce_xor(ctx, x, *, axes):
+    """Parity for booleans, bitwise xor for integers, folded pairwise over the
+    reduced axes (TF has no xor reduction)."""
+    del ctx
+    if not axes:
+        return x
+    if x.dtype == tf.bool:
+        count = tf.reduce_sum(tf.cast(x, tf.int64), [int(a) for a in axes])
+        return tf.equal(count % 2, 1)
+    kept = [d for d in range(x.ndim) if d not in axes]
+    x = tf.transpose(x, [*kept, *axes])
+    x = tf.reshape(x, [*x.shape[: len(kept)], -1])
+    while x.shape[-1] > 1:
+        half = x.shape[-1] // 2
+        folded = tf.bitwise.bitwise_xor(x[..., :half], x[..., half : 2 * half])
+        x = tf.concat([folded, x[..., 2 * half :]], axis=-1)
+    return x[..., 0] if x.shape[-1] else tf.zeros(x.shape[:-1], x.dtype)
 
 
 def _cumulative(fn):
@@ -257,6 +285,7 @@ RULES: dict[str, Any] = {
     "reduce_min": _reduce(tf.reduce_min, tf.reduce_all),
     "reduce_and": _reduce(tf.reduce_all),
     "reduce_or": _reduce(tf.reduce_any),
+    "reduce_xor": _reduce_xor,
     "argmax": _arg(tf.math.argmax),
     "argmin": _arg(tf.math.argmin),
     "cumsum": _cumulative(tf.math.cumsum),

@@ -62,7 +62,7 @@ def _gather(
     if len(starts_map) == 1 and collapsed == starts_map and not o_batch and full:
         axis = starts_map[0]
         out = operand.index_select(axis, starts.reshape(-1))
-        out = out.reshape(*operand.shape[:axis], *batch, *operand.shape[axis + 1 :])
+        out = out.reshape((*operand.shape[:axis], *batch, *operand.shape[axis + 1 :]))
         order = [
             *range(axis, axis + len(batch)),
             *range(axis),
@@ -74,7 +74,7 @@ def _gather(
         index = []
         for d in range(operand.ndim):
             if d in starts_map:
-                at = starts[..., starts_map.index(d)].reshape(*batch, *[1] * nw)
+                at = starts[..., starts_map.index(d)].reshape((*batch, *[1] * nw))
             elif d in o_batch:
                 j = i_batch[o_batch.index(d)]
                 shape = [1] * (nb + nw)
@@ -95,7 +95,7 @@ def _gather(
         out = operand[tuple(index)]
     if valid is not None:
         fill = _default_fill(operand.dtype) if fill_value is None else fill_value
-        mask = valid.reshape(*batch, *[1] * (out.ndim - len(batch)))
+        mask = valid.reshape((*batch, *[1] * (out.ndim - len(batch))))
         out = torch.where(mask, out, fill)
     return out.permute(_output_order(out.ndim, tuple(dn.offset_dims)))
 
@@ -137,7 +137,7 @@ def _scatter_positions(operand, indices, updates, dn, mode):
     for d in range(operand.ndim):
         at = None
         if d in to_operand:
-            at = starts[..., to_operand.index(d)].reshape(*batch, *[1] * nw)
+            at = starts[..., to_operand.index(d)].reshape((*batch, *[1] * nw))
         elif d in o_batch:
             j = i_batch[o_batch.index(d)]
             shape = [1] * (nb + nw)
@@ -153,7 +153,7 @@ def _scatter_positions(operand, indices, updates, dn, mode):
     position = position.expand(updates.shape)
     if valid is not None:
         spare = torch.full_like(position, operand.numel())
-        position = torch.where(valid.reshape(*batch, *[1] * nw), position, spare)
+        position = torch.where(valid.reshape((*batch, *[1] * nw)), position, spare)
     return position.reshape(-1), updates.reshape(-1)
 
 

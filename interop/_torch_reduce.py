@@ -56,9 +56,23 @@ def _reduce_or(ctx, x, *, axes, **_):
 
 
 def _reduce_xor(ctx, x, *, axes, **_):
+    """Parity for booleans, bitwise xor for integers (torch has no xor
+    reduction: the reduced axes are flattened and folded pairwise)."""
     if not axes:
         return x
-    return torch.sum(x.to(torch.int64), dim=tuple(axes)) % 2 == 1
+    if x.dtype == torch.bool:
+        return torch.sum(x.to(torch.int64), dim=tuple(axes)) % 2 == 1
+    kept = [d for d in range(x.ndim) if d not in axes]
+    x = x.permute(*kept, *axes).flatten(len(kept))
+    while x.shape[-1] > 1:
+        half = x.shape[-1] // 2
+        folded = torch.bitwise_xor(x[..., :half], x[..., half : 2 * half])
+        x = torch.cat([folded, x[..., 2 * half :]], dim=-1)
+    return (
+        x[..., 0]
+        if x.shape[-1]
+        else torch.zeros(x.shape[:-1], dtype=x.dtype, device=x.device)
+    )
 
 
 def _arg(fn):

@@ -32,6 +32,7 @@ forward graph is differentiable by torch autograd or `tf.GradientTape`.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -149,10 +150,34 @@ def backend_named(name: str) -> Backend:
 
 
 def _no_rule(backend: Backend, fn_name: str, name: str) -> LoweringError:
+    near = difflib.get_close_matches(name, backend.rules, n=3, cutoff=0.6)
+    nearest = f" The nearest rules: {', '.join(near)}." if near else ""
     return LoweringError(
-        f"lower({fn_name}) on {backend.name}: no rule for primitive {name!r}. "
-        f"Rules exist for: {', '.join(sorted(backend.rules))}."
+        f"lower({fn_name}) on {backend.name}: no rule for primitive {name!r}."
+        f"{nearest}\nHint: compute that part in JAX outside the lowered "
+        "function, or write it with other ops."
     )
+
+
+def check_no_typed_key(leaf: Any, where: str) -> None:
+    """Raises `LoweringError` for a typed PRNG key array (`jax.random.key`):
+    targets hold no key type, only the raw key data.
+
+    Example:
+      >>> check_no_typed_key(jax.random.key(0), "lower(f)")
+      Traceback (most recent call last):
+      ...
+      interop.lowering.LoweringError: lower(f): an argument is a typed PRNG key...
+    """
+    dtype = getattr(leaf, "dtype", None)
+    if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        raise LoweringError(
+            f"{where}: an argument is a typed PRNG key array ({dtype}), which "
+            "torch and TensorFlow cannot hold.\nHint: pass its raw data, "
+            "jax.random.key_data(key), and rebuild the key inside the function "
+            "with jax.random.wrap_key_data(data); for a Flax NNX model, split "
+            "the RNG state out first (nnx.split(model, nnx.RngState, ...))."
+        )
 
 
 @dataclasses.dataclass
@@ -419,6 +444,7 @@ class Lowered:
     def _spec(self, leaf: Any) -> tuple[tuple[int, ...], np.dtype]:
         if self.backend.is_tensor(leaf):
             return self.backend.signature(leaf)
+        check_no_typed_key(leaf, f"lower({self.name})")
         array = np.asarray(leaf)
         return tuple(array.shape), jax.dtypes.canonicalize_dtype(array.dtype)
 

@@ -52,7 +52,7 @@ import jax.numpy as jnp
 import numpy as np
 import tensorflow as tf
 
-from interop.lowering import lower
+from interop.lowering import check_no_typed_key, lower
 from stateless import random
 
 
@@ -84,6 +84,8 @@ def _pure_apply(model: Any, training: bool) -> Callable[..., Any]:
 
 def _tf_variables(tree: Any, trainable: bool, prefix: str) -> list[tf.Variable]:
     leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+    for _, leaf in leaves:
+        check_no_typed_key(leaf, "to_tf")
     return [
         tf.Variable(
             np.asarray(leaf, jax.dtypes.canonicalize_dtype(np.asarray(leaf).dtype)),
@@ -174,29 +176,32 @@ def to_tf(
     """The model as a `tf.Module` holding its variables; see the module docstring.
 
     Args:
-      model: anything with a pure `apply` (wrap a plain function in
-        `FunctionModel`).
-      variables: `{"params": ..., "state": ...}` (`state` may be left out).
+      model: anything with a pure `apply(variables, *inputs, training=False,
+        rng=None) -> (outputs, new_state)`, or a plain function
+        `fn(params, *inputs) -> outputs` (as `to_torch` takes them).
+      variables: `{"params": ..., "state": ...}` (`state` may be left out)
+        for a model, the `params` pytree for a plain function.
       name: the module's name.
 
     Returns:
       A `TFModel`; call it like the model: `module(x, training=False)`.
 
     Raises:
-      TypeError: `model` has no `apply`.
+      TypeError: `model` has no `apply` and is not callable.
 
     Example:
-      >>> module = to_tf(FunctionModel(lambda p, x: x @ p["w"]),
-      ...                {"params": {"w": np.ones((3, 2), "float32")}})
+      >>> module = to_tf(lambda p, x: x @ p["w"], {"w": np.ones((3, 2), "float32")})
       >>> module(tf.ones((1, 3))).numpy()
       array([[3., 3.]], dtype=float32)
     """
     if not hasattr(model, "apply"):
-        raise TypeError(
-            f"to_tf: expected a model with apply(variables, *inputs, training, rng), "
-            f"received {type(model).__name__}. Hint: wrap a plain function "
-            "fn(params, x) as interop.tensorflow.FunctionModel(fn)."
-        )
+        if not callable(model):
+            raise TypeError(
+                "to_tf: expected a model with apply(variables, *inputs, training, "
+                "rng) or a function fn(params, *inputs). Received: "
+                f"model={type(model).__name__}."
+            )
+        model, variables = FunctionModel(model), {"params": variables}
     return TFModel(model, variables, name=name)
 
 
@@ -248,8 +253,10 @@ def export_saved_model(
     readers never see half a model.
 
     Args:
-      model: anything with a pure `apply` (see `to_tf`).
-      variables: `{"params": ..., "state": ...}`.
+      model: anything with a pure `apply`, or a plain function
+        `fn(params, *inputs)` (see `to_tf`).
+      variables: `{"params": ..., "state": ...}`, or the `params` of a
+        plain function.
       path: the SavedModel directory (replaced if it exists).
       input_signature: one entry per input: a `tf.TensorSpec`, or anything
         with static `shape` and `dtype` (an array, `jax.ShapeDtypeStruct`).

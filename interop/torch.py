@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from interop._torch_dtypes import to_tensor
-from interop.lowering import lower
+from interop.lowering import check_no_typed_key, lower
 
 
 class _Function:
@@ -91,6 +91,7 @@ class LoweredModule(torch.nn.Module):
                 if part not in holder._modules:
                     holder.add_module(part, torch.nn.Module())
                 holder = holder._modules[part]
+            check_no_typed_key(leaf, f"to_torch({name})")
             tensor = to_tensor(np.asarray(leaf))
             trainable = is_function or names[0] == "params"
             if trainable and tensor.is_floating_point():

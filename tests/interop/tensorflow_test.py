@@ -110,11 +110,27 @@ def test_a_plain_function_runs_through_the_adapter():
     x = _rng.normal(size=(5, 3)).astype(np.float32)
     module = to_tf(FunctionModel(fn), {"params": params})
     np.testing.assert_allclose(module(x).numpy(), fn(params, x), rtol=1e-5, atol=1e-6)
+    as_is = to_tf(fn, params)  # a plain function with its params, as to_torch
+    np.testing.assert_allclose(as_is(x).numpy(), fn(params, x), rtol=1e-5, atol=1e-6)
 
 
-def test_a_model_without_apply_is_refused_with_a_hint():
-    with pytest.raises(TypeError, match="FunctionModel"):
-        to_tf(lambda p, x: x, {"params": {}})
+def test_a_plain_function_exports_as_a_saved_model(tmp_path):
+    params = {"w": _rng.normal(size=(3, 2)).astype(np.float32)}
+
+    def fn(p, x):
+        return jnp.tanh(x @ p["w"])
+
+    x = _rng.normal(size=(4, 3)).astype(np.float32)
+    path = export_saved_model(fn, params, tmp_path / "fn", [x])
+    loaded = tf.saved_model.load(path)
+    np.testing.assert_allclose(
+        loaded.serve(tf.constant(x))["output_0"].numpy(), fn(params, x), rtol=1e-5
+    )
+
+
+def test_something_neither_a_model_nor_a_function_is_refused():
+    with pytest.raises(TypeError, match=r"fn\(params, \*inputs\)"):
+        to_tf(42, {})
 
 
 def _op_types(path):

@@ -26,6 +26,8 @@ from typing import Any
 import jax
 import numpy as np
 
+from train.data.adapters import length
+
 OUT_OF_DATA = (
     "fit: the training data ran out; interrupting training. Make sure the data "
     "can yield at least steps_per_epoch * epochs batches (for a generator, pass "
@@ -62,10 +64,7 @@ class EpochStream:
         """Batches per epoch, when known (for the progress bar)."""
         if self.steps_per_epoch is not None:
             return self.steps_per_epoch
-        try:
-            return len(self.dataset)
-        except TypeError:
-            return None
+        return length(self.dataset)
 
     def first(self, epoch: int) -> Any:
         """The first batch of epoch `epoch` (None if there is none), read

@@ -66,11 +66,18 @@ def take(batches: Iterable[Any], steps: int | None, what: str) -> Iterable[Any]:
 
 
 def callback_list(
-    callbacks: Iterable[Callback] | None, model: Any, verbose: int, steps: Any
+    callbacks: Iterable[Callback] | None,
+    model: Any,
+    verbose: int,
+    steps: int | None,
+    dataset: Any,
 ) -> CallbackList:
+    """The callbacks of one `evaluate` / `predict` pass (with a bar when
+    `verbose`), told its steps: `steps`, else the data's length if known."""
     bar = [ProgbarLogger()] if verbose else []
+    count = steps if steps is not None else data_lib.length(dataset)
     return CallbackList(
-        [*(callbacks or []), *bar], model, epochs=1, steps=steps, verbose=verbose
+        [*(callbacks or []), *bar], model, epochs=1, steps=count, verbose=verbose
     )
 
 
@@ -158,8 +165,7 @@ class InferenceMixin:
         """
         dataset = adapt(x, y, sample_weight, batch_size)
         verbose = verbosity(verbose)
-        count = steps if steps is not None else _length(dataset)
-        calls = callback_list(callbacks, self.model, verbose, count)
+        calls = callback_list(callbacks, self.model, verbose, steps, dataset)
         logs = self.run_evaluation(self._eval_state(), dataset, steps, calls)
         return flat_logs(logs, return_dict)
 
@@ -182,8 +188,7 @@ class InferenceMixin:
         variables, step = self._predict_variables(), self._step("predict")
         dataset = adapt(x, None, None, batch_size)
         verbose = verbosity(verbose)
-        count = steps if steps is not None else _length(dataset)
-        calls = callback_list(callbacks, self.model, verbose, count)
+        calls = callback_list(callbacks, self.model, verbose, steps, dataset)
         hooks = any(c.implements_batch_hooks("predict") for c in calls.callbacks)
         calls.call("on_predict_begin", {})
         outputs = []
@@ -226,10 +231,3 @@ class InferenceMixin:
         """Starts every metric (and the running loss) afresh."""
         if self._ts is not None:
             self._ts = self._ts._replace(metrics=steps_lib.init_metrics(self.metrics))
-
-
-def _length(dataset: Any) -> int | None:
-    try:
-        return len(dataset)
-    except TypeError:
-        return None

@@ -111,14 +111,17 @@ def unpack_batch(batch: Any) -> tuple[Any, Any, Any]:
     return batch, None, None
 
 
-def examples_in(y_pred: Any) -> jax.Array:
+def _examples_in(y_pred: Any) -> jax.Array:
     """The batch size of `y_pred`, as the float32 weight of its mean loss."""
     return jnp.asarray(jax.tree.leaves(y_pred)[0].shape[0], jnp.float32)
 
 
-def _update_metrics(states, metrics, loss, y, y_pred, w):
-    examples = examples_in(y_pred)
-    new = {"loss": LOSS.update(states["loss"], loss, examples)}  # as Keras weighs it
+def update_metrics(states, metrics, loss, y, y_pred, w):
+    """New metric states after one batch; the running loss is updated only
+    when `loss` is given (weighted by the batch size, as Keras weighs it)."""
+    new = dict(states)
+    if loss is not None:
+        new["loss"] = LOSS.update(states["loss"], loss, _examples_in(y_pred))
     for name, metric in metrics.items():
         new[name] = metric.update(states[name], y, y_pred, w)
     return new
@@ -204,7 +207,7 @@ def make_train_step(
             grads, new_state = _pmean_floats((grads, new_state), axis_name)
             loss, y, y_pred, w = _across_replicas(loss, y, y_pred, w, axis_name)
         updates, opt_state = tx.update(grads, ts.opt_state, ts.params)
-        states = _update_metrics(ts.metrics, metrics, loss, y, y_pred, w)
+        states = update_metrics(ts.metrics, metrics, loss, y, y_pred, w)
         ts = TrainState(
             ts.step + 1, optax.apply_updates(ts.params, updates), new_state,
             opt_state, states, ts.key,
@@ -237,7 +240,7 @@ def make_eval_step(
             loss = loss + penalty_fn(ts.params)
         if axis_name is not None:
             loss, y, y_pred, w = _across_replicas(loss, y, y_pred, w, axis_name)
-        states = _update_metrics(ts.metrics, metrics, loss, y, y_pred, w)
+        states = update_metrics(ts.metrics, metrics, loss, y, y_pred, w)
         return ts._replace(metrics=states), results(metrics, states)
 
     return eval_step

@@ -183,12 +183,7 @@ class TrainingMixin:
         """
         del x
         metrics = self._compiled("compute_metrics").metrics
-        new = dict(state)
-        for name, metric in metrics.items():
-            new[name] = metric.update(state[name], y, y_pred, sample_weight)
-        if loss is not None:
-            examples = steps_lib.examples_in(y_pred)
-            new["loss"] = steps_lib.LOSS.update(state["loss"], loss, examples)
+        new = steps_lib.update_metrics(state, metrics, loss, y, y_pred, sample_weight)
         return new, steps_lib.results(metrics, new)
 
     @property

@@ -10,6 +10,7 @@ Keras, and `datasets` reads classic datasets from local files.
 from train.data import datasets as datasets
 from train.data.adapters import adapt as adapt
 from train.data.adapters import is_arrays as is_arrays
+from train.data.adapters import length as length
 from train.data.dataset import Dataset as Dataset
 from train.data.dataset import as_batch as as_batch
 from train.data.images import (

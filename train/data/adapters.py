@@ -25,7 +25,9 @@ def _from_torch(value: Any) -> Any:
     return value
 
 
-def _length(value: Any) -> int | None:
+def length(value: Any) -> int | None:
+    """`len(value)`, or None when it has none (a generator, a DataLoader over
+    an IterableDataset)."""
     try:
         return len(value)
     except TypeError:  # e.g. a DataLoader over an IterableDataset
@@ -99,7 +101,7 @@ def adapt(
         )
     if root == "torch" and isinstance(data, Iterable):
         return Dataset.from_generator(
-            lambda: map(_from_torch, data), cardinality=_length(data)
+            lambda: map(_from_torch, data), cardinality=length(data)
         )
     if isinstance(data, Iterator):
         return Dataset.from_generator(lambda: data)

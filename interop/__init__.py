@@ -23,6 +23,7 @@ Example:
 
 import importlib
 
+from interop import _no_shadowing as _no_shadowing  # first: see the module
 from interop.lowering import LoweringError as LoweringError
 from interop.lowering import lower as lower
 

@@ -14,6 +14,7 @@ Example:
   (3, 2)
 """
 
+from nn import _no_shadowing as _no_shadowing  # first: see the module
 from nn import activations as activations
 from nn import archive as archive
 from nn import initializers as initializers

@@ -104,6 +104,9 @@ class VarianceScaling(Initializer):
       mode: `"fan_in"`, `"fan_out"` or `"fan_avg"`.
       distribution: `"truncated_normal"`, `"normal"` or `"uniform"`.
 
+    A vector of length `n` is drawn with both fans `n`, a scalar with both 1,
+    as Keras draws them.
+
     Example:
       >>> VarianceScaling(2.0)(sl.random.key(0), (3, 3, 1, 8)).shape
       (3, 3, 1, 8)
@@ -114,7 +117,18 @@ class VarianceScaling(Initializer):
     distribution: str = "truncated_normal"
 
     def build(self):
-        return jinit.variance_scaling(self.scale, self.mode, self.distribution)
+        init = jinit.variance_scaling(self.scale, self.mode, self.distribution)
+        by_length = jinit.variance_scaling(self.scale, "fan_in", self.distribution)
+
+        def run(key, shape, dtype):
+            if len(shape) >= 2:
+                return init(key, shape, dtype)
+            # Keras reads both fans of a vector as its length, of a scalar as 1:
+            # an (n, 1) matrix has fan_in n.
+            column = by_length(key, (shape[0] if shape else 1, 1), dtype)
+            return column.reshape(shape)
+
+        return run
 
 
 @register()

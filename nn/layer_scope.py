@@ -48,6 +48,15 @@ class LayerScope(StatelessScope):
         self.owner = owner
         self.calls: list[tuple[str, Any, Any]] = []  # (name, layer, outputs)
 
+    def variable_path(self, variable: Any) -> str | None:
+        """Where a weight handle of the owner, or of a sub-layer, lives here."""
+        if variable.owner is self.owner:
+            return f"{variable.collection}/{variable.name}"
+        name = self.names.get(id(variable.owner))
+        if name is None:
+            return None
+        return f"{variable.collection}/{name}/{variable.name}"
+
     def call_layer(
         self, layer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:

@@ -72,19 +72,40 @@ def is_symbolic(tree: Any) -> bool:
     return any(isinstance(t, SymbolicTensor) for t in jax.tree.leaves(tree))
 
 
+_FILLS = (16, 24)  # sizes tried for `None` axes, to see which output axes follow
+
+
 def call_symbolic(layer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Records `layer(*args, **kwargs)` as a node; returns its symbolic outputs."""
+    """Records `layer(*args, **kwargs)` as a node; returns its symbolic outputs.
 
-    def to_spec(leaf):
-        return leaf.spec() if isinstance(leaf, SymbolicTensor) else leaf
-
-    specs, kw_specs = jax.tree.map(to_spec, (args, kwargs))
-    out_specs = layer.output_spec(*specs, **kw_specs)
+    Output shapes come from `layer.output_spec`. When an input has a `None`
+    axis besides the batch axis (sequences of any length), the shapes are
+    found twice, with that axis at two sizes; an output axis that changes
+    with it is `None` too.
+    """
+    tensors = [t for t in jax.tree.leaves((args, kwargs)) if is_symbolic(t)]
+    free = any(None in t.shape[1:] for t in tensors)
+    any_batch = any(t.shape[0] is None for t in tensors if t.shape)
+    fills = _FILLS if free else (1,)
+    outputs = [_output_specs(layer, args, kwargs, fill) for fill in fills]
     node = Node(layer, args, kwargs)
-    leaves, treedef = jax.tree.flatten(out_specs)
+    leaves, treedef = jax.tree.flatten(outputs[0])
+    others = [jax.tree.leaves(out) for out in outputs[1:]]
     for i, spec in enumerate(leaves):
-        node.outputs.append(
-            SymbolicTensor((None, *spec.shape[1:]), spec.dtype, node, i)
-        )
+        shape = [
+            None if any(other[i].shape[axis] != size for other in others) else size
+            for axis, size in enumerate(spec.shape)
+        ]
+        if shape and any_batch:
+            shape[0] = None
+        node.outputs.append(SymbolicTensor(tuple(shape), spec.dtype, node, i))
     node.output_tree = jax.tree.unflatten(treedef, node.outputs)
     return node.output_tree
+
+
+def _output_specs(layer: Any, args: Any, kwargs: Any, fill: int) -> Any:
+    def to_spec(leaf):
+        return leaf.spec(fill) if isinstance(leaf, SymbolicTensor) else leaf
+
+    specs, kw_specs = jax.tree.map(to_spec, (args, kwargs))
+    return layer.output_spec(*specs, **kw_specs)

@@ -20,5 +20,6 @@ from stateless.config import backend as backend
 from stateless.config import set_backend as set_backend
 from stateless.random import set_random_seed as set_random_seed
 from stateless.scope import StatelessScope as StatelessScope
+from stateless.variable import Variable as Variable
 
 __version__ = "0.1.0"

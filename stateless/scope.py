@@ -172,10 +172,25 @@ class StatelessScope:
             "StatelessScope(values, rng=sl.random.key(0))."
         )
 
+    def variable_path(self, variable: Any) -> str | None:
+        """Where this scope keeps a `stateless.Variable` handle's value, or None
+        when it does not hold it (the next enclosing scope is asked then).
+
+        A plain scope holds no handles; a layer's scope maps its own weights
+        and its sub-layers' (see `nn.layer_scope.LayerScope`).
+        """
+        del variable
+        return None
+
     @property
     def has_rng(self) -> bool:
         """Whether this scope or an enclosing one holds an `rng`."""
         return any(s._rng is not None for s in self._enclosing())
+
+
+def scope_stack() -> tuple[StatelessScope, ...]:
+    """The entered scopes, outermost first."""
+    return _STACK.get()
 
 
 def current_scope() -> StatelessScope | None:

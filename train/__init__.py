@@ -21,6 +21,7 @@ Example:
   5
 """
 
+from train import _no_shadowing as _no_shadowing  # first: see the module
 from train import callbacks as callbacks
 from train import checkpoint as checkpoint
 from train import data as data

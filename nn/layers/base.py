@@ -1,6 +1,11 @@
 """The Layer contract: configuration in the object, arrays in explicit variables.
 
-A layer is a frozen dataclass of hyperparameters. Its two pure functions are
+A layer is written one of two ways. The pure way: a frozen dataclass of
+hyperparameters with its own `init` and `apply`. Keras's way: a subclass with
+`__init__` (calling `super().__init__(**kwargs)`), `build(input_shape)` that
+declares weights with `self.add_weight(...)`, and `call(inputs)`; it gets its
+`init` and `apply` from `nn.layers.call_style`. Either way its two pure
+functions are
 
 * `init(key, *inputs) -> variables`, where `variables` is
   `{"params": {...}, "state": {...}}` and each input is an array or a
@@ -10,23 +15,30 @@ A layer is a frozen dataclass of hyperparameters. Its two pure functions are
 Both are safe under `jax.jit`, `grad`, `vmap` and `lax.scan`. Calling a layer,
 `layer(x)`, is sugar: on symbolic tensors it draws a functional model; inside
 a model's `call` it runs `apply` against the model's variables (see
-`nn.layer_scope`). Output shapes come from `jax.eval_shape`, never from
-hand-written shape code.
+`nn.layer_scope`); on arrays, outside any model, it builds the layer and
+holds its variables (see `nn.layers.held`). Output shapes come from
+`jax.eval_shape`, never from hand-written shape code.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
-from abc import ABC, abstractmethod
+from abc import ABCMeta
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import jax
 
-from nn import activations, registry, regularizers, symbolic
+from nn import activations, initializers, registry, regularizers, symbolic
 from nn.layer_scope import LayerScope
+from nn.layers import call_style, held
 from stateless import random
+from stateless.dtypes import FLOAT_TYPES, standardize_dtype
 from stateless.scope import current_scope, flatten_paths
+from stateless.variable import Variable
 
 Variables = dict[str, Any]
 
@@ -84,16 +96,134 @@ def _from_config(value: Any, custom_objects: dict[str, Any] | None) -> Any:
     return value
 
 
+_INPUT_SHAPE_ARGS = ("input_shape", "batch_input_shape", "input_dim", "batch_size")
+
+
+@functools.cache
+def _init_takes(cls: type, name: str) -> bool:
+    return name in inspect.signature(cls.__init__).parameters
+
+
+class LayerMeta(ABCMeta):
+    """Makes every layer take Keras's `input_shape=` (and `batch_input_shape=`,
+    `input_dim=`): the first layer of a `Sequential` reads it as its input."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        if cls.apply is Layer.apply and not hasattr(cls, "call"):
+            raise TypeError(
+                f"{cls.__name__} defines neither call nor apply. Write "
+                "call(self, inputs) (with build(self, input_shape) and "
+                "self.add_weight for its weights), or the pure pair "
+                "init(self, key, *inputs) and apply(self, variables, *inputs, "
+                "training=False, rng=None)."
+            )
+        given = {
+            k: kwargs.pop(k)
+            for k in _INPUT_SHAPE_ARGS
+            if k in kwargs and not _init_takes(cls, k)
+        }
+        layer = super().__call__(*args, **kwargs)
+        shape = _declared_input_shape(cls, given)
+        if shape is not None:
+            object.__setattr__(layer, "declared_input_shape", shape)
+        return layer
+
+
+def _declared_input_shape(cls: type, given: dict[str, Any]) -> tuple | None:
+    """The batch shape `input_shape=` and friends declare, or None."""
+    if given.get("batch_input_shape") is not None:
+        return tuple(given["batch_input_shape"])
+    if given.get("input_shape") is not None:
+        return (given.get("batch_size"), *given["input_shape"])
+    if given.get("input_dim") is not None:
+        return (given.get("batch_size"), given["input_dim"])
+    if given:
+        raise TypeError(
+            f"{cls.__name__}: batch_size= needs input_shape= (or use "
+            "layers.Input(shape, batch_size=...))."
+        )
+    return None
+
+
+def _weight_initializer(initializer: Any, dtype: str) -> Callable[..., Any]:
+    """An `add_weight` initializer as `(key, shape, dtype) -> array`."""
+    if initializer is None:
+        initializer = "glorot_uniform" if dtype in FLOAT_TYPES else "zeros"
+    if isinstance(initializer, str | initializers.Initializer):
+        return initializers.get(initializer)
+    if not callable(initializer):
+        raise TypeError(
+            f"add_weight: initializer must be a name, an Initializer or a function, "
+            f"received {initializer!r:.80}."
+        )
+    first = next(iter(inspect.signature(initializer).parameters), "")
+    if first in ("key", "rng", "seed"):  # JAX's `(key, shape, dtype)`
+        return initializer
+    return lambda key, shape, dtype: initializer(shape, dtype=dtype)  # Keras's
+
+
 @dataclass(frozen=True, eq=False)
-class Layer(ABC):
+class Layer(metaclass=LayerMeta):
     """Base class of every layer and model.
+
+    Subclass it as a frozen dataclass with `init` and `apply`, or Keras's way
+    with `__init__`, `build` and `call`.
 
     Args:
       name: a readable name, unique within a model. By default the model
         names the layer after its class (`"dense"`, `"dense_1"`, ...).
+      dtype: (Keras-style layers) the default dtype of `add_weight`.
+      trainable: (Keras-style layers) whether its weights train.
+
+    Example:
+      >>> import stateless as sl
+      >>> from stateless import ops
+      >>> class Linear(Layer):
+      ...     def __init__(self, units=4, **kwargs):
+      ...         super().__init__(**kwargs)
+      ...         self.units = units
+      ...     def build(self, input_shape):
+      ...         self.w = self.add_weight(shape=(input_shape[-1], self.units))
+      ...         self.b = self.add_weight(shape=(self.units,), initializer="zeros")
+      ...     def call(self, inputs):
+      ...         return ops.matmul(inputs, self.w) + self.b
+      >>> layer = Linear(2)
+      >>> variables = layer.init(sl.random.key(0), jnp.ones((3, 5)))
+      >>> jax.tree.map(jnp.shape, variables["params"])
+      {'b': (2,), 'w': (5, 2)}
+      >>> layer.apply(variables, jnp.ones((3, 5)))[0].shape
+      (3, 2)
     """
 
     name: str | None = field(default=None, kw_only=True)
+
+    built = False  # whether a Keras-style build has run
+    declared_input_shape = None  # a batch shape, from `input_shape=` and friends
+    variables = None  # held by `build` or a first call on arrays
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        dtype: Any = None,
+        trainable: bool = True,
+        **kwargs: Any,
+    ):
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__}: unexpected keyword arguments "
+                f"{sorted(kwargs)}; Layer.__init__ takes name, dtype, trainable "
+                "(and input_shape, batch_input_shape, input_dim, batch_size)."
+            )
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "dtype", standardize_dtype(dtype or "float32"))
+        object.__setattr__(self, "trainable", trainable)
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "holds_variables", False):
+            cls.build = _recording_build(build)
 
     def __post_init__(self):
         """Resolves `*_regularizer` fields and checks `*activation` names.
@@ -107,20 +237,92 @@ class Layer(ABC):
             elif f.name.endswith("activation"):
                 activations.get(value)
 
-    def init(self, key: jax.Array, *inputs: Any) -> Variables:
-        """Creates the variables for inputs like these (none by default)."""
-        del key, inputs
+    def init(self, key: jax.Array, *inputs: Any, **kwargs: Any) -> Variables:
+        """Creates the variables for inputs like these.
+
+        A layer with `call` builds itself and initializes its weights and
+        sub-layers (see `nn.layers.call_style`); other layers have none
+        unless they define `init`.
+        """
+        if hasattr(type(self), "call"):
+            return call_style.init_by_calling(self, key, inputs, kwargs)
         return {"params": {}, "state": {}}
 
-    @abstractmethod
     def apply(
         self,
         variables: Variables,
         *inputs: Any,
         training: bool = False,
         rng: Any = None,
+        **kwargs: Any,
     ) -> tuple[Any, dict[str, Any]]:
-        """Computes the outputs and the new state from explicit variables."""
+        """Computes the outputs and the new state from explicit variables,
+        by running `call` in a scope over them (for a layer with `call`)."""
+        return call_style.apply_by_calling(
+            self, variables, inputs, training, rng, kwargs
+        )
+
+    # -- Keras's way of writing a layer ---------------------------------------
+
+    def build(self, input_shape: Any) -> None:
+        """Declares the weights for inputs of `input_shape` (Keras's way).
+
+        Override it and call `self.add_weight(...)`; the first `init` (or
+        call) runs it once, with the first input's shape, batch axis first.
+        """
+        del input_shape
+
+    def add_weight(
+        self,
+        shape: Any = (),
+        initializer: Any = None,
+        dtype: Any = None,
+        trainable: bool = True,
+        regularizer: Any = None,
+        *,
+        name: str | None = None,
+    ) -> Variable:
+        """Declares a weight; returns its handle (Keras's way).
+
+        The handle holds no array. `init` makes the value with `initializer`
+        (default `"glorot_uniform"` for floats, `"zeros"` otherwise), under
+        `params` if trainable, else under `state`. Inside `call` the handle
+        reads its value from the scope (`ops.matmul(x, self.w)`, `self.w + 1`,
+        `self.w.value`), and `handle.assign(...)` on a non-trainable weight
+        comes back as new state.
+
+        Args:
+          shape: the weight's shape.
+          initializer: a name, an `nn.initializers` object, `fn(shape,
+            dtype)` or `fn(key, shape, dtype)`.
+          dtype: default the layer's dtype (float32).
+          trainable: whether the optimizer updates it.
+          regularizer: a name or `nn.regularizers` object penalizing it.
+          name: the key it is kept under; default the attribute's name.
+        """
+        dtype = standardize_dtype(dtype or getattr(self, "dtype", "float32"))
+        weight = Variable(
+            tuple(shape), dtype, _weight_initializer(initializer, dtype),
+            trainable=trainable, name=name,
+            owner=self, regularizer=regularizers.get(regularizer),
+        )  # fmt: skip
+        declared = vars(self).setdefault("_declared_weights", [])
+        if name is not None and any(w.name == name for w in declared):
+            raise ValueError(
+                f"{type(self).__name__}.add_weight: a weight named {name!r} exists."
+            )
+        declared.append(weight)
+        return weight
+
+    add_variable = add_weight  # Keras 3's other name for it
+
+    def read_held(self, weight: Variable) -> Any:
+        """A weight's value in the variables this layer holds (eager use)."""
+        return held.read(self, weight)
+
+    def assign_held(self, weight: Variable, value: Any) -> None:
+        """Replaces a weight's value in the variables this layer holds."""
+        held.assign(self, weight, value)
 
     @property
     def default_name(self) -> str:
@@ -160,12 +362,17 @@ class Layer(ABC):
     def penalty(self, params: dict[str, Any]) -> Any:
         """The sum of this layer's regularizer penalties on `params` (0.0 if none).
 
+        A layer with `call` sums its weights' regularizers and its
+        sub-layers' penalties.
+
         Example:
           >>> from nn import layers
           >>> layer = layers.Dense(2, kernel_regularizer="l2", use_bias=False)
           >>> round(float(layer.penalty({"kernel": jnp.ones((3, 2))})), 6)
           0.06
         """
+        if hasattr(type(self), "call"):
+            return call_style.penalty(self, params)
         by_name = self.param_regularizers()
         total = 0.0
         for path, value in flatten_paths(params).items():
@@ -175,7 +382,17 @@ class Layer(ABC):
         return total
 
     def get_config(self) -> dict[str, Any]:
-        """The constructor arguments, as JSON-ready data."""
+        """The constructor arguments, as JSON-ready data.
+
+        A Keras-style layer returns `name`, `dtype` and `trainable`; its
+        `get_config` adds its own arguments to these.
+        """
+        if "__dataclass_params__" not in type(self).__dict__:
+            return {
+                "name": self.name,
+                "dtype": getattr(self, "dtype", "float32"),
+                "trainable": getattr(self, "trainable", True),
+            }
         return {f.name: _to_config(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
@@ -184,15 +401,24 @@ class Layer(ABC):
         return cls(**{k: _from_config(v, custom_objects) for k, v in config.items()})
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if symbolic.is_symbolic(args):
+        if symbolic.is_symbolic((args, kwargs)):
             return symbolic.call_symbolic(self, args, kwargs)
         scope = current_scope()
         if isinstance(scope, LayerScope):
             return scope.call_layer(self, args, kwargs)
-        raise TypeError(
-            f"{type(self).__name__} {self.default_name!r} was called on arrays outside "
-            "a model, but a layer holds no weights. Use the pure pair instead:\n"
-            "    variables = layer.init(key, x)\n"
-            "    y, state = layer.apply(variables, x)\n"
-            "or call it on layers.Input(...) tensors, or inside a Model's call."
-        )
+        return held.call(self, args, kwargs)
+
+
+def _recording_build(build: Callable[..., Any]) -> Callable[..., Any]:
+    """A user's `build`, run once: it marks the layer built."""
+
+    @functools.wraps(build)
+    def run(self: Any, input_shape: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if self.built:
+            return None
+        result = build(self, input_shape, *args, **kwargs)
+        object.__setattr__(self, "built", True)
+        return result
+
+    run.declares_weights = True
+    return run

@@ -18,33 +18,72 @@ from stateless.errors import DTypeError, check_shape
 @register()
 @dataclass(frozen=True)
 class InputLayer(Layer):
-    """The layer behind `Input`: it passes its input through unchanged."""
+    """The layer behind `Input`: it passes its input through unchanged.
+
+    Args:
+      shape: the shape of one example; `None` marks an axis of any size.
+      dtype: the inputs' dtype.
+      batch_size: a fixed batch size, or None for any.
+    """
 
     shape: tuple[int | None, ...]
     dtype: str = "float32"
+    batch_size: int | None = None
 
     def __post_init__(self):
         super().__post_init__()
         set_fields(self, shape=tuple(self.shape), dtype=standardize_dtype(self.dtype))
 
     def apply(self, variables, x, *, training=False, rng=None):
-        check_shape(self, "x", x, (None, *self.shape))
+        check_shape(self, "x", x, (self.batch_size, *self.shape))
         return x, variables["state"]
 
 
 def Input(  # noqa: N802 (Keras's name)
-    shape: tuple[int | None, ...], dtype: Any = "float32", name: str | None = None
+    shape: tuple[int | None, ...] | None = None,
+    batch_size: int | None = None,
+    dtype: Any = None,
+    sparse: Any = None,
+    batch_shape: tuple[int | None, ...] | None = None,
+    name: str | None = None,
 ) -> SymbolicTensor:
-    """A symbolic batch of inputs of `shape` (without the batch axis).
+    """A symbolic batch of inputs, with Keras's arguments.
+
+    Args:
+      shape: the shape of one example (no batch axis); `None` marks an axis
+        of any size, e.g. `(None,)` for sequences of any length.
+      batch_size: a fixed batch size (default any).
+      dtype: default float32.
+      sparse: only False or None (sparse inputs are not supported).
+      batch_shape: the whole shape, batch axis first, instead of `shape`.
+      name: the input's name (the key of a dict of inputs).
 
     Example:
       >>> x = Input((28, 28, 1))
       >>> Dense(10)(Flatten()(x)).shape
       (None, 10)
+      >>> Input(shape=(None,), dtype="int32").shape
+      (None, None)
     """
-    layer = InputLayer(shape=tuple(shape), dtype=dtype, name=name)
+    if isinstance(batch_size, str):
+        raise TypeError(
+            f"Input: batch_size must be an int, received {batch_size!r}. Hint: the "
+            "second argument is batch_size, as in Keras; pass dtype=... by name."
+        )
+    if sparse:
+        raise ValueError("Input: sparse inputs are not supported; pass dense arrays.")
+    if (shape is None) == (batch_shape is None):
+        raise ValueError(
+            f"Input: give exactly one of shape= and batch_shape=, received "
+            f"shape={shape!r}, batch_shape={batch_shape!r}."
+        )
+    if batch_shape is not None:
+        batch_size, *shape = tuple(batch_shape)
+    layer = InputLayer(
+        shape=tuple(shape), dtype=dtype or "float32", batch_size=batch_size, name=name
+    )
     node = Node(layer, (), {})
-    tensor = SymbolicTensor((None, *layer.shape), layer.dtype, node, 0)
+    tensor = SymbolicTensor((batch_size, *layer.shape), layer.dtype, node, 0)
     node.outputs.append(tensor)
     node.output_tree = tensor
     return tensor

@@ -222,7 +222,11 @@ class Functional(Model):
         for node in config["nodes"]:
             layer = layers[node["layer"]]
             if isinstance(layer, InputLayer):
-                made.append(Input(layer.shape, layer.dtype, name=layer.name))
+                made.append(
+                    Input(
+                        layer.shape, layer.batch_size, layer.dtype, name=layer.name
+                    )
+                )
             else:
                 made.append(layer(*decode(node["args"]), **decode(node["kwargs"])))
         return cls(

@@ -13,32 +13,23 @@ shell): `build`, `fit` and `load_model` set them and `model(x)` uses them.
 
 from __future__ import annotations
 
-import functools
 import inspect
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
 from nn.layer_scope import LayerScope
+from nn.layers import call_style
 from nn.layers.base import Layer, Variables
-from nn.models.naming import assign_names
 from nn.models.saving import SavingMixin
 from nn.models.summary import summary_table
 from nn.models.training import TrainingMixin
 from nn.models.variables_check import check_variables
-from nn.symbolic import is_symbolic
-from stateless import mixed_precision, random
-from stateless.scope import current_scope
-from train.precision import cast_floats
+from stateless import random
 
 
 def _as_spec(x: Any) -> jax.ShapeDtypeStruct:
     return jax.ShapeDtypeStruct(tuple(x.shape), x.dtype)
-
-
-def _zeros(x: Any) -> Any:
-    return jnp.zeros(x.shape, x.dtype) if isinstance(x, jax.ShapeDtypeStruct) else x
 
 
 class Model(TrainingMixin, SavingMixin, Layer):
@@ -72,8 +63,8 @@ class Model(TrainingMixin, SavingMixin, Layer):
             return super().__new__(Functional)
         return super().__new__(cls)
 
-    def __init__(self, *, name: str | None = None):
-        object.__setattr__(self, "name", name)
+    def __init__(self, *, name: str | None = None, **kwargs: Any):
+        Layer.__init__(self, name=name, **kwargs)
         self.variables: Variables | None = None
         self.input_specs: tuple[jax.ShapeDtypeStruct, ...] | None = None
 
@@ -87,23 +78,7 @@ class Model(TrainingMixin, SavingMixin, Layer):
 
     def layers_by_name(self) -> dict[str, Layer]:
         """The tracked sub-layers, by the names their variables are kept under."""
-        found: list[Layer] = []
-
-        def visit(value: Any) -> None:
-            if isinstance(value, Layer):
-                found.append(value)
-            elif isinstance(value, list | tuple):
-                for item in value:
-                    visit(item)
-            elif isinstance(value, dict):
-                for item in value.values():
-                    visit(item)
-
-        for attr, value in vars(self).items():
-            if not attr.startswith("_") and attr not in ("variables", "input_specs"):
-                visit(value)
-        names = assign_names(found, type(self).__name__)
-        return {names[id(layer)]: layer for layer in found}
+        return call_style.sub_layers(self)
 
     def call(self, *inputs: Any, training: bool = False) -> Any:
         """The forward pass, in the stateful style; subclasses define it."""
@@ -112,69 +87,21 @@ class Model(TrainingMixin, SavingMixin, Layer):
             "call(self, x, training=False), or build nn.Model(inputs, outputs)."
         )
 
-    def _run_call(
-        self, scope: LayerScope, inputs: tuple[Any, ...], training: bool
-    ) -> Any:
-        with scope:
-            if _call_takes_training(type(self)):
-                return self.call(*inputs, training=training)
-            return self.call(*inputs)
-
-    def init(self, key: jax.Array, *inputs: Any) -> Variables:
-        """Creates every sub-layer's variables by running `call` once on `inputs`.
-
-        Each sub-layer is initialized, on its first call, with
-        `fold_in(key, i)` where `i` is its position in `layers_by_name()`.
-        """
-        layers = self.layers_by_name()
-        index = {id(layer): i for i, layer in enumerate(layers.values())}
-
-        def initialize(name, layer, *args, **kwargs):
-            del name, kwargs
-            return layer.init(
-                random.fold_in(key, index[id(layer)]), *map(_as_spec, args)
-            )
-
-        def run(*xs):
-            scope = LayerScope(
-                {},
-                {id(v): k for k, v in layers.items()},
-                training=False,
-                rng=key,
-                initialize=initialize,
-                owner=self,
-            )
-            self._run_call(scope, xs, False)
-            return {
-                "params": scope.read_tree("params"),
-                "state": scope.read_tree("state"),
-            }
-
-        return run(*map(_zeros, inputs))
-
     def apply(
         self,
         variables: Variables,
         *inputs: Any,
         training: bool = False,
         rng: Any = None,
+        **kwargs: Any,
     ) -> tuple[Any, dict[str, Any]]:
-        """Runs `call` against explicit variables; returns `(outputs, new_state)`."""
-        check_variables(self, variables, inputs)
-        names = {id(v): k for k, v in self.layers_by_name().items()}
-        scope = LayerScope(variables, names, training=training, rng=rng, owner=self)
-        outputs = self._run_call(scope, inputs, training)
-        return outputs, scope.read_tree("state")
+        """Runs `call` against explicit variables; returns `(outputs, new_state)`.
 
-    def penalty(self, params: dict[str, Any]) -> Any:
-        """The regularizer penalties of every sub-layer, summed."""
-        return sum(
-            (
-                layer.penalty(params.get(name, {}))
-                for name, layer in self.layers_by_name().items()
-            ),
-            start=0.0,
-        )
+        Variables made for another architecture are refused with a message
+        naming the missing, extra and mis-shaped ones.
+        """
+        check_variables(self, variables, inputs)
+        return super().apply(variables, *inputs, training=training, rng=rng, **kwargs)
 
     def get_config(self) -> dict[str, Any]:
         """A subclass must return its `__init__` arguments to be saved and rebuilt."""
@@ -218,30 +145,12 @@ class Model(TrainingMixin, SavingMixin, Layer):
             jax.ShapeDtypeStruct(tuple(1 if d is None else d for d in s), "float32")
             for s in input_shapes
         )
-        key = random.key(seed) if seed is not None else random.SeedGenerator().next()
+        key = random.key(seed) if seed is not None else random.next_key()
         self.variables = self.init(key, *specs)
         self.input_specs = specs
         return self.variables
 
-    def __call__(self, *args: Any, training: bool | None = None, **kwargs: Any) -> Any:
-        if training is not None:  # an explicit mode overrides the caller's
-            kwargs["training"] = training
-        if is_symbolic(args) or isinstance(current_scope(), LayerScope):
-            return super().__call__(*args, **kwargs)
-        if self.variables is None:
-            raise ValueError(
-                f"{type(self).__name__} {self.default_name!r} holds no variables yet. "
-                "Hint: call model.build(input_shape) (or fit, or load_model) first, "
-                "or use the pure pair model.init / model.apply."
-            )
-        policy = mixed_precision.global_policy()
-        compute_dtype = None if policy.name == "float32" else policy.compute_dtype
-        outputs, state = _jitted_apply(self)(
-            self.variables, *args, training=bool(training), compute_dtype=compute_dtype
-        )
-        if training:
-            self.variables = {**self.variables, "state": state}
-        return outputs
+    build.holds_variables = True  # not a Keras-style build declaring weights
 
     def summary(self, print_fn: Any = print) -> None:
         """Prints each layer, its output shape and parameter count, and the totals."""
@@ -254,7 +163,7 @@ class Model(TrainingMixin, SavingMixin, Layer):
 
         def run(variables, *xs):
             scope = LayerScope(variables, names, training=False, rng=None, owner=self)
-            outputs = self._run_call(scope, xs, False)
+            outputs = call_style.run_call(self, scope, xs, False, {})
             calls.extend(
                 (n, layer, jax.tree.map(_as_spec, out)) for n, layer, out in scope.calls
             )
@@ -263,29 +172,3 @@ class Model(TrainingMixin, SavingMixin, Layer):
         variables = jax.eval_shape(self.init, random.key(0), *input_specs)
         jax.eval_shape(run, variables, *input_specs)
         return calls
-
-
-@functools.cache
-def _call_takes_training(cls: type) -> bool:
-    return "training" in inspect.signature(cls.call).parameters
-
-
-def _jitted_apply(model: Model) -> Any:
-    """One compiled `apply` per model object, kept on it (not a config field).
-
-    Under a mixed policy it casts the parameters and float inputs to the
-    compute dtype first, as the training steps do.
-    """
-    if "_jit_apply" not in vars(model):
-
-        def run(variables, *args, training, compute_dtype):
-            if compute_dtype is not None:
-                params = cast_floats(variables["params"], compute_dtype)
-                variables, args = (
-                    {**variables, "params": params},
-                    cast_floats(args, compute_dtype),
-                )
-            return model.apply(variables, *args, training=training)
-
-        model._jit_apply = jax.jit(run, static_argnames=("training", "compute_dtype"))
-    return model._jit_apply

@@ -8,6 +8,7 @@ import jax
 
 from nn import registry
 from nn.layers.base import Layer, Variables
+from nn.layers.core import Input
 from nn.models.model import Model, _as_spec
 from nn.models.naming import assign_names
 from nn.models.variables_check import check_variables
@@ -54,6 +55,9 @@ class Sequential(Model):
             raise TypeError(
                 f"Sequential: expected a layer, received {type(layer).__name__}."
             )
+        shape = layer.declared_input_shape
+        if shape is not None and not self.layers and self.input_specs is None:
+            self.add(Input(batch_shape=shape))  # Keras's `Dense(2, input_shape=(4,))`
         self.layers.append(layer)
 
     def layers_by_name(self) -> dict[str, Layer]:
@@ -107,7 +111,8 @@ class Sequential(Model):
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"name": self.name, "layers": []}
         if self.input_specs is not None:
-            config["input_shape"] = list(self._input_shape[1:])
+            shape = getattr(self, "_input_shape", self.input_specs[0].shape)
+            config["input_shape"] = list(shape[1:])
             config["input_dtype"] = str(self.input_specs[0].dtype)
         for name, layer in self.layers_by_name().items():
             spec = registry.serialize(layer)
@@ -117,10 +122,9 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects=None) -> Sequential:
-        from nn.layers.core import Input
-
         layers: list[Any] = []
         if "input_shape" in config:
-            layers.append(Input(tuple(config["input_shape"]), config["input_dtype"]))
+            shape = tuple(config["input_shape"])
+            layers.append(Input(shape, dtype=config["input_dtype"]))
         layers += [registry.deserialize(s, custom_objects) for s in config["layers"]]
         return cls(layers, name=config.get("name"))

@@ -26,6 +26,7 @@ import jax
 import numpy as np
 
 from stateless import config
+from stateless.variable import Variable, unwrap_variables
 
 
 def _root(value: Any) -> str:
@@ -52,10 +53,15 @@ def _to_backend(value: Any, name: str) -> Any:
 
 
 def accepting_backend_tensors(op: Callable[..., Any]) -> Callable[..., Any]:
-    """`op`, also taking and returning the chosen backend's tensors."""
+    """`op`, also taking and returning the chosen backend's tensors, and
+    reading the value of any `stateless.Variable` handle it is given."""
 
     @functools.wraps(op)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if any(isinstance(a, Variable | list | tuple) for a in args) or any(
+            isinstance(a, Variable) for a in kwargs.values()
+        ):
+            args, kwargs = unwrap_variables(args, kwargs)
         name = config.backend()
         if name == "jax" or name not in sys.modules:  # no such tensor can exist
             return op(*args, **kwargs)

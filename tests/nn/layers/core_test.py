@@ -1,5 +1,6 @@
 """Core layers against NumPy, through the conformance harness."""
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -114,9 +115,13 @@ def test_bad_hyperparameters_are_refused_by_name(make, words):
         make()
 
 
-def test_a_layer_called_on_arrays_outside_a_model_explains_the_pure_pair():
-    with pytest.raises(TypeError, match="layer.init\\(key, x\\)"):
-        layers.Dense(3)(jnp.ones((2, 3)))
+def test_a_layer_called_on_arrays_outside_a_model_builds_and_holds_its_variables():
+    layer = layers.Dense(3)
+    x = _x(2, 4)
+    y = layer(x)
+    params = layer.variables["params"]
+    chex.assert_trees_all_close(y, x @ params["kernel"] + params["bias"], rtol=1e-6)
+    chex.assert_trees_all_equal(layer(x), y)  # the second call reuses them
 
 
 def test_unknown_initializer_lists_valid_names():

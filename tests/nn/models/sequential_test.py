@@ -35,8 +35,6 @@ def test_same_key_same_variables_other_key_other_variables():
 
 def test_build_holds_variables_and_call_uses_them():
     model = nn.Sequential([layers.Dense(3), layers.BatchNormalization()])
-    with pytest.raises(ValueError, match="holds no variables yet"):
-        model(jnp.ones((2, 4)))
     model.build((None, 4), seed=0)
     y = model(jnp.ones((2, 4)))
     chex.assert_trees_all_close(y, model.apply(model.variables, jnp.ones((2, 4)))[0])
@@ -44,6 +42,26 @@ def test_build_holds_variables_and_call_uses_them():
     model(jnp.arange(8.0).reshape(2, 4), training=True)  # the shell keeps new state
     after = model.variables["state"]["batch_normalization"]["moving_mean"]
     assert not np.allclose(before, after)
+
+
+def test_a_first_call_on_arrays_builds_the_model():
+    sl.set_random_seed(3)
+    model = nn.Sequential([layers.Dense(3), layers.Dense(2)])
+    y = model(jnp.ones((5, 4)))
+    assert y.shape == (5, 2)
+    assert model.variables["params"]["dense"]["kernel"].shape == (4, 3)
+    chex.assert_trees_all_equal(model(jnp.ones((5, 4))), y)
+    sl.set_random_seed(3)
+    again = nn.Sequential([layers.Dense(3), layers.Dense(2)])
+    chex.assert_trees_all_equal(again(jnp.ones((5, 4))), y)  # the seed fixes them
+
+
+def test_input_shape_on_the_first_layer_gives_the_input():
+    model = nn.Sequential([layers.Dense(3, input_shape=(4,)), layers.Dense(2)])
+    assert model.input_specs[0].shape[1:] == (4,)
+    assert model.init(sl.random.key(0))["params"]["dense"]["kernel"].shape == (4, 3)
+    rebuilt = nn.deserialize(json.loads(json.dumps(nn.serialize(model))))
+    assert rebuilt.input_specs[0].shape[1:] == (4,)
 
 
 def test_config_round_trip_keeps_names_and_input():

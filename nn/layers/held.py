@@ -1,0 +1,108 @@
+"""The stateful shell of a layer or model used eagerly on arrays.
+
+Calling a layer or model on arrays, outside any model, builds it on first
+use: it initializes its variables for these inputs (with a key from the
+global generator, so `sl.set_random_seed` fixes them) and holds them as
+`layer.variables`; later calls run the held variables through one jitted
+`apply`. `training=True` keeps the new state (BatchNormalization's
+statistics). Under a mixed precision policy the parameters and float inputs
+are cast to the compute dtype first, as the training steps do.
+
+Example:
+  >>> from nn import layers
+  >>> layer = layers.Dense(3)
+  >>> layer(jnp.ones((2, 4))).shape
+  (2, 3)
+  >>> jax.tree.map(jnp.shape, layer.variables["params"])
+  {'bias': (3,), 'kernel': (4, 3)}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+
+from stateless import mixed_precision, random
+from stateless.errors import ScopeError
+from train.precision import cast_floats
+
+
+def hold(layer: Any, variables: Any) -> None:
+    """Sets the variables `layer` holds (layers are frozen; this is the shell)."""
+    object.__setattr__(layer, "variables", variables)
+
+
+def build(layer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Initializes and holds `layer`'s variables for inputs like `args`."""
+    specs = jax.tree.map(
+        lambda x: (
+            jax.ShapeDtypeStruct(tuple(x.shape), x.dtype) if hasattr(x, "shape") else x
+        ),
+        args,
+    )
+    variables = layer.init(random.next_key(), *specs, **kwargs)
+    hold(layer, variables)
+    if getattr(layer, "input_specs", False) is None:  # a model: what it was built for
+        layer.input_specs = specs
+    return variables
+
+
+def call(layer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """`layer(*args)` on arrays: build on first use, then apply the held
+    variables."""
+    training = kwargs.pop("training", None)
+    if layer.variables is None:
+        build(layer, args, {k: v for k, v in kwargs.items() if k != "mask"})
+    policy = mixed_precision.global_policy()
+    compute_dtype = None if policy.name == "float32" else policy.compute_dtype
+    outputs, state = _jitted_apply(layer)(
+        layer.variables,
+        *args,
+        training=bool(training),
+        compute_dtype=compute_dtype,
+        **kwargs,
+    )
+    if training:
+        hold(layer, {**layer.variables, "state": state})
+    return outputs
+
+
+def _jitted_apply(layer: Any) -> Any:
+    """One compiled `apply` per layer object, kept on it (not a config field)."""
+    if "_jit_apply" not in vars(layer):
+
+        def run(variables, *args, training, compute_dtype, **kwargs):
+            if compute_dtype is not None:
+                params = cast_floats(variables["params"], compute_dtype)
+                variables, args = (
+                    {**variables, "params": params},
+                    cast_floats(args, compute_dtype),
+                )
+            return layer.apply(variables, *args, training=training, **kwargs)
+
+        object.__setattr__(
+            layer,
+            "_jit_apply",
+            jax.jit(run, static_argnames=("training", "compute_dtype")),
+        )
+    return vars(layer)["_jit_apply"]
+
+
+def read(layer: Any, weight: Any) -> Any:
+    """A weight's value in the variables `layer` holds."""
+    if layer.variables is None:
+        raise ScopeError(
+            f"weight {weight.name!r} of {type(layer).__name__} has no value yet: "
+            "the layer is not built. Hint: call it on an array first (or "
+            "model.build(input_shape))."
+        )
+    return layer.variables[weight.collection][weight.name]
+
+
+def assign(layer: Any, weight: Any, value: Any) -> None:
+    """Replaces a weight's value in the variables `layer` holds."""
+    read(layer, weight)  # the same error when nothing is held
+    part = dict(layer.variables[weight.collection])
+    part[weight.name] = jax.numpy.asarray(value, weight.dtype)
+    hold(layer, {**layer.variables, weight.collection: part})

@@ -1,0 +1,6 @@
+"""Imported first by `train`: stops with a clear error when a user's own file
+hides one of the packages `train` imports (see `stateless.packages`)."""
+
+from stateless.packages import check_not_shadowed
+
+check_not_shadowed("stateless", "interop")

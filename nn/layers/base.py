@@ -26,19 +26,18 @@ import functools
 import inspect
 import re
 from abc import ABCMeta
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import jax
 
-from nn import activations, initializers, registry, regularizers, symbolic
+from nn import activations, registry, regularizers, symbolic
 from nn.layer_scope import LayerScope
 from nn.layers import call_style, held
+from nn.layers.keras_surface import KerasSurface, recording_build
 from stateless import random
-from stateless.dtypes import FLOAT_TYPES, standardize_dtype
+from stateless.dtypes import standardize_dtype
 from stateless.scope import current_scope, flatten_paths
-from stateless.variable import Variable
 
 Variables = dict[str, Any]
 
@@ -117,6 +116,7 @@ class LayerMeta(ABCMeta):
                 "init(self, key, *inputs) and apply(self, variables, *inputs, "
                 "training=False, rng=None)."
             )
+        _let_trainable_be_set(cls)
         given = {
             k: kwargs.pop(k)
             for k in _INPUT_SHAPE_ARGS
@@ -127,6 +127,28 @@ class LayerMeta(ABCMeta):
         if shape is not None:
             object.__setattr__(layer, "declared_input_shape", shape)
         return layer
+
+
+def _let_trainable_be_set(cls: type) -> None:
+    """A frozen dataclass refuses every assignment, but Keras's
+    `layer.trainable = False` must work: each such class's `__setattr__` is
+    wrapped once to let `trainable` through (to `KerasSurface.trainable`)."""
+    for klass in cls.__mro__:
+        refuse = klass.__dict__.get("__setattr__")
+        params = klass.__dict__.get("__dataclass_params__")
+        if refuse is None or params is None or not params.frozen:
+            continue
+        if getattr(refuse, "lets_trainable", False):
+            continue
+
+        def setattr_(self, name, value, refuse=refuse):
+            if name == "trainable":
+                object.__setattr__(self, name, value)
+            else:
+                refuse(self, name, value)
+
+        setattr_.lets_trainable = True
+        type.__setattr__(klass, "__setattr__", setattr_)
 
 
 def _declared_input_shape(cls: type, given: dict[str, Any]) -> tuple | None:
@@ -145,25 +167,8 @@ def _declared_input_shape(cls: type, given: dict[str, Any]) -> tuple | None:
     return None
 
 
-def _weight_initializer(initializer: Any, dtype: str) -> Callable[..., Any]:
-    """An `add_weight` initializer as `(key, shape, dtype) -> array`."""
-    if initializer is None:
-        initializer = "glorot_uniform" if dtype in FLOAT_TYPES else "zeros"
-    if isinstance(initializer, str | initializers.Initializer):
-        return initializers.get(initializer)
-    if not callable(initializer):
-        raise TypeError(
-            f"add_weight: initializer must be a name, an Initializer or a function, "
-            f"received {initializer!r:.80}."
-        )
-    first = next(iter(inspect.signature(initializer).parameters), "")
-    if first in ("key", "rng", "seed"):  # JAX's `(key, shape, dtype)`
-        return initializer
-    return lambda key, shape, dtype: initializer(shape, dtype=dtype)  # Keras's
-
-
 @dataclass(frozen=True, eq=False)
-class Layer(metaclass=LayerMeta):
+class Layer(KerasSurface, metaclass=LayerMeta):
     """Base class of every layer and model.
 
     Subclass it as a frozen dataclass with `init` and `apply`, or Keras's way
@@ -217,13 +222,13 @@ class Layer(metaclass=LayerMeta):
             )
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "dtype", standardize_dtype(dtype or "float32"))
-        object.__setattr__(self, "trainable", trainable)
+        object.__setattr__(self, "_trainable", trainable)
 
     def __init_subclass__(cls, **kwargs: Any):
         super().__init_subclass__(**kwargs)
         build = cls.__dict__.get("build")
         if build is not None and not getattr(build, "holds_variables", False):
-            cls.build = _recording_build(build)
+            cls.build = recording_build(build)
 
     def __post_init__(self):
         """Resolves `*_regularizer` fields and checks `*activation` names.
@@ -261,68 +266,6 @@ class Layer(metaclass=LayerMeta):
         return call_style.apply_by_calling(
             self, variables, inputs, training, rng, kwargs
         )
-
-    # -- Keras's way of writing a layer ---------------------------------------
-
-    def build(self, input_shape: Any) -> None:
-        """Declares the weights for inputs of `input_shape` (Keras's way).
-
-        Override it and call `self.add_weight(...)`; the first `init` (or
-        call) runs it once, with the first input's shape, batch axis first.
-        """
-        del input_shape
-
-    def add_weight(
-        self,
-        shape: Any = (),
-        initializer: Any = None,
-        dtype: Any = None,
-        trainable: bool = True,
-        regularizer: Any = None,
-        *,
-        name: str | None = None,
-    ) -> Variable:
-        """Declares a weight; returns its handle (Keras's way).
-
-        The handle holds no array. `init` makes the value with `initializer`
-        (default `"glorot_uniform"` for floats, `"zeros"` otherwise), under
-        `params` if trainable, else under `state`. Inside `call` the handle
-        reads its value from the scope (`ops.matmul(x, self.w)`, `self.w + 1`,
-        `self.w.value`), and `handle.assign(...)` on a non-trainable weight
-        comes back as new state.
-
-        Args:
-          shape: the weight's shape.
-          initializer: a name, an `nn.initializers` object, `fn(shape,
-            dtype)` or `fn(key, shape, dtype)`.
-          dtype: default the layer's dtype (float32).
-          trainable: whether the optimizer updates it.
-          regularizer: a name or `nn.regularizers` object penalizing it.
-          name: the key it is kept under; default the attribute's name.
-        """
-        dtype = standardize_dtype(dtype or getattr(self, "dtype", "float32"))
-        weight = Variable(
-            tuple(shape), dtype, _weight_initializer(initializer, dtype),
-            trainable=trainable, name=name,
-            owner=self, regularizer=regularizers.get(regularizer),
-        )  # fmt: skip
-        declared = vars(self).setdefault("_declared_weights", [])
-        if name is not None and any(w.name == name for w in declared):
-            raise ValueError(
-                f"{type(self).__name__}.add_weight: a weight named {name!r} exists."
-            )
-        declared.append(weight)
-        return weight
-
-    add_variable = add_weight  # Keras 3's other name for it
-
-    def read_held(self, weight: Variable) -> Any:
-        """A weight's value in the variables this layer holds (eager use)."""
-        return held.read(self, weight)
-
-    def assign_held(self, weight: Variable, value: Any) -> None:
-        """Replaces a weight's value in the variables this layer holds."""
-        held.assign(self, weight, value)
 
     @property
     def default_name(self) -> str:
@@ -407,18 +350,3 @@ class Layer(metaclass=LayerMeta):
         if isinstance(scope, LayerScope):
             return scope.call_layer(self, args, kwargs)
         return held.call(self, args, kwargs)
-
-
-def _recording_build(build: Callable[..., Any]) -> Callable[..., Any]:
-    """A user's `build`, run once: it marks the layer built."""
-
-    @functools.wraps(build)
-    def run(self: Any, input_shape: Any = None, *args: Any, **kwargs: Any) -> Any:
-        if self.built:
-            return None
-        result = build(self, input_shape, *args, **kwargs)
-        object.__setattr__(self, "built", True)
-        return result
-
-    run.declares_weights = True
-    return run

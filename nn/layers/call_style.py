@@ -200,7 +200,8 @@ def penalty(layer: Any, params: dict[str, Any]) -> Any:
     for weight in own_weights(layer):
         if weight.regularizer is not None and weight.trainable:
             total = total + weight.regularizer(params[weight.name])
-    for name, sub in sub_layers(layer).items():
+    subs = layer.layers_by_name() if hasattr(layer, "layers_by_name") else None
+    for name, sub in (subs if subs is not None else sub_layers(layer)).items():
         total = total + sub.penalty(params.get(name, {}))
     return total
 

@@ -24,7 +24,6 @@ from typing import Any
 import jax
 
 from stateless import mixed_precision, random
-from stateless.errors import ScopeError
 from train.precision import cast_floats
 
 
@@ -87,22 +86,3 @@ def _jitted_apply(layer: Any) -> Any:
             jax.jit(run, static_argnames=("training", "compute_dtype")),
         )
     return vars(layer)["_jit_apply"]
-
-
-def read(layer: Any, weight: Any) -> Any:
-    """A weight's value in the variables `layer` holds."""
-    if layer.variables is None:
-        raise ScopeError(
-            f"weight {weight.name!r} of {type(layer).__name__} has no value yet: "
-            "the layer is not built. Hint: call it on an array first (or "
-            "model.build(input_shape))."
-        )
-    return layer.variables[weight.collection][weight.name]
-
-
-def assign(layer: Any, weight: Any, value: Any) -> None:
-    """Replaces a weight's value in the variables `layer` holds."""
-    read(layer, weight)  # the same error when nothing is held
-    part = dict(layer.variables[weight.collection])
-    part[weight.name] = jax.numpy.asarray(value, weight.dtype)
-    hold(layer, {**layer.variables, weight.collection: part})

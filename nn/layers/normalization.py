@@ -158,7 +158,7 @@ class BatchNormalization(Layer):
         axes = _axes(self, x, self.axis)
         _check_sizes(self, x, axes, state["moving_mean"].shape)
         x32 = ops.cast(x, "float32")
-        if training:
+        if training and self.trainable:  # a frozen one normalizes as in inference
             others = tuple(a for a in range(len(x.shape)) if a not in axes)
             mean, var = ops.mean(x32, axis=others), ops.var(x32, axis=others)
             state = {

@@ -13,6 +13,7 @@ from typing import Any
 import jax
 
 from nn import registry
+from nn.layers import weights_surface
 from nn.layers.base import Layer, Variables
 from nn.models.model import Model
 from nn.models.naming import assign_names
@@ -86,10 +87,31 @@ class Functional(Model):
                 )
         self._names = assign_names((n.layer for n in self._nodes), "Model")
         self.input_specs = tuple(t.spec() for t in input_tensors)
+        weights_surface.children(self)  # each layer learns where its weights live
 
     def layers_by_name(self) -> dict[str, Layer]:
         layers = {id(n.layer): n.layer for n in self._nodes}
         return {self._names[i]: layer for i, layer in layers.items()}
+
+    @property
+    def inputs(self) -> list[SymbolicTensor]:
+        """The `Input` tensors, flat."""
+        return jax.tree.leaves(self._inputs)
+
+    @property
+    def outputs(self) -> list[SymbolicTensor]:
+        """The output tensors, flat."""
+        return jax.tree.leaves(self._outputs)
+
+    @property
+    def input(self) -> Any:
+        """The inputs as given to the constructor (one tensor, a list, a dict)."""
+        return self._inputs
+
+    @property
+    def output(self) -> Any:
+        """The outputs as given to the constructor."""
+        return self._outputs
 
     def _feed(self, inputs: tuple[Any, ...]) -> dict[int, Any]:
         """`id(input tensor) -> value`, for inputs passed flat or as one structure."""
@@ -223,9 +245,7 @@ class Functional(Model):
             layer = layers[node["layer"]]
             if isinstance(layer, InputLayer):
                 made.append(
-                    Input(
-                        layer.shape, layer.batch_size, layer.dtype, name=layer.name
-                    )
+                    Input(layer.shape, layer.batch_size, layer.dtype, name=layer.name)
                 )
             else:
                 made.append(layer(*decode(node["args"]), **decode(node["kwargs"])))

@@ -19,7 +19,7 @@ from typing import Any
 import jax
 
 from nn.layer_scope import LayerScope
-from nn.layers import call_style
+from nn.layers import call_style, weights_surface
 from nn.layers.base import Layer, Variables
 from nn.models.saving import SavingMixin
 from nn.models.summary import summary_table
@@ -70,6 +70,8 @@ class Model(TrainingMixin, SavingMixin, Layer):
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)  # models, unlike layers, are mutable
+        if name == "variables" and value is not None:
+            weights_surface.children(self)  # sub-layers learn where they live
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.default_name!r}>"
@@ -79,6 +81,67 @@ class Model(TrainingMixin, SavingMixin, Layer):
     def layers_by_name(self) -> dict[str, Layer]:
         """The tracked sub-layers, by the names their variables are kept under."""
         return call_style.sub_layers(self)
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The sub-layers, in the order their variables are listed."""
+        return list(weights_surface.children(self).values())
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A sub-layer by its name (as its variables are keyed) or position.
+
+        Example:
+          >>> from nn import layers
+          >>> model = nn.Sequential([layers.Input((3,)), layers.Dense(4),
+          ...                        layers.Dense(2, name="head")])
+          >>> model.get_layer("head").get_weights()[0].shape
+          (4, 2)
+          >>> type(model.get_layer(index=0)).__name__
+          'Dense'
+        """
+        by_name = weights_surface.children(self)
+        if (name is None) == (index is None):
+            raise ValueError("get_layer: give exactly one of name= and index=.")
+        if index is not None:
+            layers = list(by_name.values())
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(
+                    f"get_layer: index {index} is out of range; the model has "
+                    f"{len(layers)} layers."
+                )
+            return layers[index]
+        if name in by_name:
+            return by_name[name]
+        for layer in by_name.values():
+            if layer.name == name:
+                return layer
+        raise ValueError(
+            f"get_layer: no layer named {name!r}; the layers are {list(by_name)}."
+        )
+
+    @property
+    def input_shape(self) -> Any:
+        """The input's shape, batch axis `None` (a list for several inputs)."""
+        shapes = [(None, *s.shape[1:]) for s in self._known_specs()]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self) -> Any:
+        """The output's shape, batch axis `None` (a list for several outputs)."""
+        outputs = jax.eval_shape(
+            lambda *xs: self.apply(self.init(random.key(0), *xs), *xs)[0],
+            *self._known_specs(),
+        )
+        shapes = [(None, *o.shape[1:]) for o in jax.tree.leaves(outputs)]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def _known_specs(self) -> tuple[Any, ...]:
+        if self.input_specs is None:
+            raise ValueError(
+                f"{type(self).__name__} {self.default_name!r}: its input shape is "
+                "unknown. Hint: start it with layers.Input, or build it first."
+            )
+        return self.input_specs
 
     def call(self, *inputs: Any, training: bool = False) -> Any:
         """The forward pass, in the stateful style; subclasses define it."""

@@ -7,11 +7,13 @@ from typing import Any
 import jax
 
 from nn import registry
+from nn.layers import weights_surface
 from nn.layers.base import Layer, Variables
 from nn.layers.core import Input
 from nn.models.model import Model, _as_spec
 from nn.models.naming import assign_names
 from nn.models.variables_check import check_variables
+from nn.models.weights import merge_fitting
 from nn.symbolic import SymbolicTensor
 from stateless import random
 
@@ -39,16 +41,26 @@ class Sequential(Model):
 
     def __init__(self, layers: list[Any] = (), *, name: str | None = None):
         super().__init__(name=name)
-        self.layers: list[Layer] = []
+        self._layers: list[Layer] = []
         for item in layers:
             self.add(item)
 
+    @property
+    def layers(self) -> list[Layer]:
+        """The stacked layers, in order."""
+        return list(self._layers)
+
     def add(self, layer: Layer | SymbolicTensor) -> None:
-        """Appends a layer (or, first of all, a `layers.Input`)."""
+        """Appends a layer (or, first of all, a `layers.Input`).
+
+        On a built model the layers already there keep their weights and the
+        new one is initialized.
+        """
         if isinstance(layer, SymbolicTensor):
-            if self.layers or self.input_specs is not None:
+            if self._layers or self.input_specs is not None:
                 raise ValueError("Sequential: layers.Input may only come first.")
             self.input_specs = (layer.spec(),)
+            self._output_spec = layer.spec()
             self._input_shape = layer.shape
             return
         if not isinstance(layer, Layer):
@@ -56,13 +68,35 @@ class Sequential(Model):
                 f"Sequential: expected a layer, received {type(layer).__name__}."
             )
         shape = layer.declared_input_shape
-        if shape is not None and not self.layers and self.input_specs is None:
+        if shape is not None and not self._layers and self.input_specs is None:
             self.add(Input(batch_shape=shape))  # Keras's `Dense(2, input_shape=(4,))`
-        self.layers.append(layer)
+        assign_names([*self._layers, layer], "Sequential")  # refuse a duplicate now
+        self._layers.append(layer)
+        if self.input_specs is not None:  # shapes known: build it now, as Keras
+            self._output_spec = layer.output_spec(self._output_spec)
+        self._changed()
+
+    def pop(self) -> Layer:
+        """Removes and returns the last layer (and its weights, if built)."""
+        if not self._layers:
+            raise IndexError("Sequential.pop: the model has no layers.")
+        layer = self._layers.pop()
+        self._changed()
+        return layer
+
+    def _changed(self) -> None:
+        """After add / pop: forget compiled functions and cached shapes, and
+        fit the held variables to the new stack (kept where they still fit)."""
+        for cached in ("_jit_apply", "_expected_shapes"):
+            vars(self).pop(cached, None)
+        weights_surface.children(self)  # each layer learns where its weights live
+        if self.variables is not None:
+            fresh = self.init(random.next_key(), *self.input_specs)
+            self.variables = merge_fitting(fresh, self.variables)
 
     def layers_by_name(self) -> dict[str, Layer]:
-        names = assign_names(self.layers, "Sequential")
-        return {names[id(layer)]: layer for layer in self.layers}
+        names = assign_names(self._layers, "Sequential")
+        return {names[id(layer)]: layer for layer in self._layers}
 
     def _inputs(self, inputs: tuple[Any, ...]) -> tuple[Any, ...]:
         if inputs:

@@ -53,7 +53,9 @@ def summary_table(model: Any) -> str:
             row[0].ljust(widths[0]) + row[1].ljust(widths[1]) + row[2].rjust(widths[2])
         )
 
-    trainable, frozen = _count(variables["params"]), _count(variables["state"])
+    total = _count(variables["params"]) + _count(variables["state"])
+    trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+    frozen = total - trainable  # the state and the frozen layers' parameters
     return "\n".join(
         [f'Model: "{model.default_name}"', rule, line(rows[0]), "=" * sum(widths)]
         + [line(row) for row in rows[1:]]

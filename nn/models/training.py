@@ -82,6 +82,7 @@ class TrainingMixin:
             predict_step=_overridden(self, "predict_step"),
             distribution=distribution, run_eagerly=run_eagerly,
             jit_compile=jit_compile, auto_scale_loss=auto_scale_loss,
+            trainable_mask=_frozen_mask(self),
         )  # fmt: skip
         self.optimizer = self.trainer.optimizer
         self._compile_args = {
@@ -292,6 +293,15 @@ class TrainingMixin:
     def predict_on_batch(self, x: Any) -> Any:
         """The outputs for one batch."""
         return self._inference_trainer().predict_on_batch(x)
+
+
+def _frozen_mask(model: Any) -> Any:
+    """The optimizer mask for the layers frozen now (`trainable = False`), as
+    Keras fixes them when the model is compiled; None when none is."""
+    from nn.layers import weights_surface
+
+    prefixes = weights_surface.frozen_prefixes(model)
+    return weights_surface.trainable_mask(prefixes) if prefixes else None
 
 
 def _single_output_only(loss_weights: Any, weighted_metrics: Any) -> None:

@@ -43,6 +43,7 @@ import stateless
 from nn import registry
 from nn.models.weights import npz_bytes, write_atomically, zip_bytes
 from stateless import mixed_precision, random
+from stateless.added_losses import shapes_of
 from stateless.scope import flatten_paths, unflatten_paths
 from train import optimizers
 from train.steps import TrainState, init_metrics
@@ -233,7 +234,7 @@ def _expected_variables(model: Any, specs: Any) -> Any:
     """The variables' abstract layout from `init`, or None when unknown."""
     try:
         structs = tuple(jax.ShapeDtypeStruct(tuple(s), str(d)) for s, d in specs or ())
-        expected = jax.eval_shape(model.init, random.key(0), *structs)
+        expected = shapes_of(model.init, random.key(0), *structs)
     except Exception:
         return None, None
     return expected, structs or None

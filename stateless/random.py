@@ -72,7 +72,8 @@ class SeedGenerator:
     keys explicitly instead: a draw while tracing raises `RandomStateError`.
 
     Args:
-      seed: an int; None draws one from the operating system.
+      seed: an int; None draws one from the global generator (so
+        `set_random_seed` fixes it).
 
     Example:
       >>> gen = SeedGenerator(42)
@@ -82,11 +83,27 @@ class SeedGenerator:
     """
 
     def __init__(self, seed: int | None = None):
-        self.seed = int.from_bytes(os.urandom(4), "little") if seed is None else seed
+        if seed is None:  # from the global generator: set_random_seed fixes it
+            seed = int(jax.random.randint(_global().next(), (), 0, 2**31 - 1))
+        self.seed = seed
         self._key = key(self.seed)
+        self.variable = None  # set when a layer keeps this generator
 
     def next(self, caller: str = "SeedGenerator.next") -> jax.Array:
-        """Returns a fresh key and advances the generator."""
+        """Returns a fresh key and advances the generator.
+
+        When a layer keeps the generator (`self.seed_generator =
+        SeedGenerator(1337)` in its `__init__`), its key is a variable in the
+        layer's state: inside the layer's `call` each draw reads it from the
+        scope and assigns the advanced key, so the draws stay pure under
+        `jax.jit` and `fit` carries the key from step to step.
+        """
+        found = None if self.variable is None else self.variable.locate()
+        if found is not None:
+            scope, path = found
+            new_state, drawn = jax.random.split(scope.read(path))
+            scope.assign(path, new_state)
+            return drawn
         new_state, drawn = jax.random.split(self._key)
         if isinstance(new_state, jax.core.Tracer):
             raise RandomStateError(
@@ -106,7 +123,7 @@ _global_generator: SeedGenerator | None = None
 def _global() -> SeedGenerator:
     global _global_generator
     if _global_generator is None:
-        _global_generator = SeedGenerator()
+        _global_generator = SeedGenerator(int.from_bytes(os.urandom(4), "little"))
     return _global_generator
 
 

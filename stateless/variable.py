@@ -92,7 +92,8 @@ class Variable:
     def ndim(self) -> int:
         return len(self.shape)
 
-    def _locate(self) -> tuple[scope_lib.StatelessScope, str] | None:
+    def locate(self) -> tuple[scope_lib.StatelessScope, str] | None:
+        """`(scope, path)` of the entered scope that holds it, else None."""
         for scope in reversed(scope_lib.scope_stack()):
             path = scope.variable_path(self)
             if path is not None:
@@ -102,7 +103,7 @@ class Variable:
     @property
     def value(self) -> Any:
         """The current value: from the scope that holds it, else the owner's."""
-        found = self._locate()
+        found = self.locate()
         if found is not None:
             scope, path = found
             return scope.read(path)
@@ -121,7 +122,7 @@ class Variable:
         Inside a pure `apply`, only non-trainable weights may be assigned; the
         new value comes back in `apply`'s new state.
         """
-        found = self._locate()
+        found = self.locate()
         if found is None:
             self.owner.assign_held(self, value)
             return

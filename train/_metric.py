@@ -14,6 +14,7 @@ import jax
 
 from stateless import ops
 from stateless.errors import ShapeError, owner_name
+from train import _keras_metric
 from train.losses import squeeze_or_expand_to_same_rank
 
 State = dict[str, jax.Array]
@@ -47,9 +48,59 @@ class Metric(ABC):
     name: str | None = field(default=None, kw_only=True)
     default_name: ClassVar[str] = "metric"
 
+    def __init__(self, *, name: str | None = None, dtype: Any = None):
+        """Keras's signature, for a subclass written Keras's way (built-in
+        metrics are dataclasses with their own `__init__`)."""
+        del dtype  # accumulators are float32 unless add_variable says otherwise
+        object.__setattr__(self, "name", name)
+        self.__post_init__()
+
     def __post_init__(self):
         if self.name is None:
             object.__setattr__(self, "name", self.default_name)
+
+    def __init_subclass__(cls, **kwargs: Any):
+        """A subclass with `update_state` is written Keras's way: its pure
+        `init` / `update` / `result` come from `train._keras_metric`."""
+        super().__init_subclass__(**kwargs)
+        if "update_state" not in cls.__dict__:
+            return
+        keras_result = cls.__dict__.get("result")
+        cls.init = lambda self: _keras_metric.init(self)
+        cls.update = lambda self, state, *a, **k: _keras_metric.update(
+            self, state, *a, **k
+        )
+        if keras_result is not None:
+            cls.result = lambda self, state=None: _keras_metric.result(
+                self, keras_result, state
+            )
+        if "reset_state" not in cls.__dict__:
+            cls.reset_state = lambda self: vars(self).pop("_held_state", None)
+        cls.__hash__ = object.__hash__
+        cls.__eq__ = object.__eq__
+
+    def read_held(self, variable: Any) -> Any:
+        """A variable's value, kept by a metric used eagerly."""
+        return _keras_metric.held(self)[variable.name]
+
+    def assign_held(self, variable: Any, value: Any) -> None:
+        """Replaces a variable's value, kept by a metric used eagerly."""
+        _keras_metric.held(self)[variable.name] = value
+
+    def add_variable(
+        self,
+        shape: Any = (),
+        initializer: Any = "zeros",
+        dtype: Any = None,
+        aggregation: str = "sum",
+        name: str | None = None,
+    ) -> Any:
+        """Declares a variable of a metric written Keras's way (see
+        `train._keras_metric`); `aggregation` is always a sum here."""
+        del aggregation
+        return _keras_metric.add_variable(self, shape, initializer, dtype, name)
+
+    add_weight = add_variable
 
     @abstractmethod
     def init(self) -> State:

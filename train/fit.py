@@ -58,7 +58,8 @@ class Trainer(InferenceMixin):
 
     Args:
       apply_fn: `apply(variables, x, training=False, rng=None) -> (y_pred, state)`.
-      loss: a loss name or object (see `train.losses`); None only with a
+      loss: a loss name or object (see `train.losses`); None when the model
+        adds its own with `add_loss`, or with a
         custom `train_step` (then `evaluate` needs a custom `eval_step`).
       optimizer: an optimizer name or object (see `train.optimizers`).
       metrics: metric names or objects (see `train.metrics`).
@@ -103,10 +104,6 @@ class Trainer(InferenceMixin):
         trainable_mask: Callable[[Any], Any] | None = None,
     ):
         self.apply_fn, self.init_fn, self.penalty_fn = apply_fn, init_fn, penalty_fn
-        if loss is None and train_step is None:
-            raise ValueError(
-                "a loss is required (e.g. loss='mse') unless a train_step is given."
-            )
         self.loss = None if loss is None else losses_lib.get(loss)
         self.optimizer = optimizers_lib.get(optimizer)
         resolved = [metrics_lib.resolve(m, self.loss) for m in metrics]

@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
@@ -174,12 +175,18 @@ class Loss(ABC):
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
         y_pred = ops.cast(y_pred, "float32")
-        values, mask = self.call(ops.convert_to_tensor(y_true), y_pred)
+        out = self.call(ops.convert_to_tensor(y_true), y_pred)
+        values, mask = out if isinstance(out, tuple) else (out, None)
         return reduce_weighted_values(self, values, sample_weight, mask, self.reduction)
 
     @abstractmethod
-    def call(self, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
-        """Per-example float32 values, and a boolean mask or None."""
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        """Per-example float32 values, or `(values, mask)` with a boolean mask
+        of the entries that count.
+
+        A subclass written Keras's way (`super().__init__(name=...)` in its
+        `__init__`, then `call` returning the per-example values) works as is.
+        """
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, as JSON-ready data."""
@@ -390,6 +397,42 @@ _REGISTRY: dict[str, type[Loss]] = {
 }
 
 
+@dataclass(frozen=True)
+class LossFunctionWrapper(Loss):
+    """A plain function `fn(y_true, y_pred) -> per-example values` as a loss,
+    weighted and reduced like the built-in ones (Keras's wrapper).
+
+    Example:
+      >>> def squared(y_true, y_pred):
+      ...     return ops.mean(ops.square(y_true - y_pred), axis=-1)
+      >>> loss = get(squared)
+      >>> loss.name, float(loss(jnp.zeros((2, 3)), jnp.ones((2, 3))))
+      ('squared', 1.0)
+    """
+
+    fn: Any = None
+
+    def __post_init__(self):
+        if self.name is None:
+            object.__setattr__(self, "name", getattr(self.fn, "__name__", "loss"))
+        super().__post_init__()
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred)
+
+
+def _takes_sample_weight(fn: Any) -> bool:
+    """Whether `fn` can be called as `fn(y_true, y_pred, sample_weight)`."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature
+        return True
+    positional = [
+        p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    return len(positional) >= 3 or any(p.kind is p.VAR_POSITIONAL for p in parameters)
+
+
 def _lookup(name: str) -> type[Loss]:
     if name not in _REGISTRY:
         raise ValueError(
@@ -404,8 +447,10 @@ def get(identifier: Any) -> Any:
     Args:
       identifier: a name (`"mse"`, `"mean_squared_error"`, `"MeanSquaredError"`,
         `"huber"`, `"sparse_categorical_crossentropy"`, ...), a config dict, a
-        `Loss` class (built with its defaults), a `Loss` or any other callable
-        (returned as is), or None.
+        `Loss` class (built with its defaults), a `Loss`, a function
+        `loss(y_true, y_pred, sample_weight)` (returned as is), a function
+        `loss(y_true, y_pred)` of per-example values (wrapped in
+        `LossFunctionWrapper`, so it is weighted and reduced), or None.
 
     Raises:
       ValueError: an unknown name; the message lists the valid ones.
@@ -419,8 +464,12 @@ def get(identifier: Any) -> Any:
     """
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
-    if identifier is None or callable(identifier):
+    if identifier is None or isinstance(identifier, Loss):
         return identifier
+    if callable(identifier):
+        if _takes_sample_weight(identifier):
+            return identifier
+        return LossFunctionWrapper(fn=identifier)
     if isinstance(identifier, dict) and set(identifier) == {"class_name", "config"}:
         return _lookup(identifier["class_name"]).from_config(identifier["config"])
     if isinstance(identifier, str):

@@ -33,6 +33,7 @@ import optax
 from jax.extend import core as jcore
 
 from stateless import random
+from stateless.added_losses import collect_losses
 from train.precision import LossScaleState, cast_floats
 
 ApplyFn = Callable[..., tuple[Any, Any]]
@@ -134,6 +135,18 @@ def results(metrics: Mapping[str, Any], states: Mapping[str, Any]) -> dict[str, 
     return logs
 
 
+def total_loss(loss_fn: Any, y: Any, y_pred: Any, w: Any, added: list[Any]) -> Any:
+    """The compiled loss (if any) plus the losses the model added with
+    `add_loss` during the forward pass."""
+    if loss_fn is None and not added:
+        raise ValueError(
+            "no loss to minimize: compile() was given no loss and the model added "
+            "none with add_loss. Hint: model.compile(loss=...)."
+        )
+    loss = 0.0 if loss_fn is None else loss_fn(y, y_pred, w)
+    return loss + sum(added) if added else loss
+
+
 def _across_replicas(loss, y, y_pred, w, axis_name):
     """The global view of a per-replica batch: the mean loss, and targets,
     predictions and weights gathered along the batch axis (for metrics)."""
@@ -194,8 +207,9 @@ def make_train_step(
             if compute_dtype is not None:
                 run_params, run_x = cast_floats((params, x), compute_dtype)
             variables = {"params": run_params, "state": ts.state}
-            y_pred, new_state = apply_fn(variables, run_x, training=True, rng=rng)
-            loss = loss_fn(y, y_pred, w)
+            with collect_losses() as added:
+                y_pred, new_state = apply_fn(variables, run_x, training=True, rng=rng)
+            loss = total_loss(loss_fn, y, y_pred, w, added)
             if penalty_fn is not None:
                 loss = loss + penalty_fn(params)
             objective = loss * ts.opt_state.scale if scaled else loss
@@ -234,8 +248,9 @@ def make_eval_step(
 
     def eval_step(ts: TrainState, batch: Any) -> tuple[TrainState, dict[str, Any]]:
         x, y, w = unpack_batch(batch)
-        y_pred = predict_step({"params": ts.params, "state": ts.state}, x)
-        loss = loss_fn(y, y_pred, w)
+        with collect_losses() as added:
+            y_pred = predict_step({"params": ts.params, "state": ts.state}, x)
+        loss = total_loss(loss_fn, y, y_pred, w, added)
         if penalty_fn is not None:
             loss = loss + penalty_fn(ts.params)
         if axis_name is not None:

@@ -36,6 +36,7 @@ from nn.layer_scope import LayerScope
 from nn.layers import call_style, held
 from nn.layers.keras_surface import KerasSurface, recording_build
 from stateless import random
+from stateless.added_losses import shapes_of
 from stateless.dtypes import standardize_dtype
 from stateless.scope import current_scope, flatten_paths
 
@@ -288,7 +289,7 @@ class Layer(KerasSurface, metaclass=LayerMeta):
             variables = self.init(key, *xs)
             return self.apply(variables, *xs, rng=key, **static, **kw)[0]
 
-        return jax.eval_shape(run, random.key(0), inputs, arrays)
+        return shapes_of(run, random.key(0), inputs, arrays)
 
     def param_regularizers(self) -> dict[str, Any]:
         """Which regularizer penalizes the parameters of which name.

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 from nn.layer_scope import LayerScope
 from nn.models.naming import assign_names
 from stateless import random
+from stateless.added_losses import collect_losses, shapes_of
 from stateless.variable import Variable
 
 
@@ -60,9 +61,14 @@ def own_weights(layer: Any) -> list[Variable]:
 
     A weight declared without a name takes the attribute it is kept in
     (`self.kernel = self.add_weight(...)` is `"kernel"`), else `"variable"`,
-    `"variable_1"`...
+    `"variable_1"`... A `SeedGenerator` kept as an attribute is one too: its
+    key, in the state collection under the attribute's name.
     """
-    declared: list[Variable] = vars(layer).get("_declared_weights", [])
+    declared: list[Variable] = vars(layer).setdefault("_declared_weights", [])
+    for attr, value in list(vars(layer).items()):
+        if isinstance(value, random.SeedGenerator) and value.variable is None:
+            value.variable = _generator_state(value, attr, layer)
+            declared.append(value.variable)
     for attr, value in vars(layer).items():
         if isinstance(value, Variable) and value.owner is layer and value.name is None:
             value.name = attr
@@ -72,6 +78,18 @@ def own_weights(layer: Any) -> list[Variable]:
             weight.name = _free_name("variable", taken)
             taken.add(weight.name)
     return declared
+
+
+def _generator_state(generator: Any, name: str, layer: Any) -> Variable:
+    """A kept `SeedGenerator`'s key, as a non-trainable weight of the layer."""
+
+    def initial(key, shape, dtype):
+        del key, shape, dtype  # the generator's own seed fixes its first key
+        return random.key(generator.seed)
+
+    state = Variable((2,), "uint32", initial, trainable=False, name=name, owner=layer)
+    state.seed_state = True  # not a weight to Keras: left out of `weights`
+    return state
 
 
 def _free_name(base: str, taken: set[str]) -> str:
@@ -143,13 +161,14 @@ def init_by_calling(layer: Any, key: jax.Array, inputs: tuple, kwargs: dict) -> 
             )
 
         scope.initialize = initialize
-        run_call(layer, scope, jax.tree.map(_zeros, specs), False, kwargs)
+        with collect_losses():  # initializing adds nothing to a loss
+            run_call(layer, scope, jax.tree.map(_zeros, specs), False, kwargs)
     else:  # nothing to initialize: trace call once, to report its errors now
 
         def trace(xs):  # in a scope of its own: its updates are thrown away
             return run_call(layer, _scope(layer, values, False, key), xs, False, kwargs)
 
-        jax.eval_shape(trace, specs)
+        shapes_of(trace, specs)
     return {"params": scope.read_tree("params"), "state": scope.read_tree("state")}
 
 

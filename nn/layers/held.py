@@ -5,7 +5,8 @@ use: it initializes its variables for these inputs (with a key from the
 global generator, so `sl.set_random_seed` fixes them) and holds them as
 `layer.variables`; later calls run the held variables through one jitted
 `apply`. `training=True` keeps the new state (BatchNormalization's
-statistics). Under a mixed precision policy the parameters and float inputs
+statistics); the losses the call added (`add_loss`) are kept as
+`layer.losses`. Under a mixed precision policy the parameters and float inputs
 are cast to the compute dtype first, as the training steps do.
 
 Example:
@@ -24,6 +25,7 @@ from typing import Any
 import jax
 
 from stateless import mixed_precision, random
+from stateless.added_losses import collect_losses
 from train.precision import cast_floats
 
 
@@ -55,13 +57,14 @@ def call(layer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         build(layer, args, {k: v for k, v in kwargs.items() if k != "mask"})
     policy = mixed_precision.global_policy()
     compute_dtype = None if policy.name == "float32" else policy.compute_dtype
-    outputs, state = _jitted_apply(layer)(
+    outputs, state, losses = _jitted_apply(layer)(
         layer.variables,
         *args,
         training=bool(training),
         compute_dtype=compute_dtype,
         **kwargs,
     )
+    object.__setattr__(layer, "_last_losses", losses)
     if training:
         hold(layer, {**layer.variables, "state": state})
     return outputs
@@ -78,7 +81,11 @@ def _jitted_apply(layer: Any) -> Any:
                     {**variables, "params": params},
                     cast_floats(args, compute_dtype),
                 )
-            return layer.apply(variables, *args, training=training, **kwargs)
+            with collect_losses() as added:
+                outputs, state = layer.apply(
+                    variables, *args, training=training, **kwargs
+                )
+            return outputs, state, added
 
         object.__setattr__(
             layer,

@@ -18,6 +18,7 @@ import numpy as np
 
 from nn import initializers, regularizers
 from nn.layers import weights_surface
+from stateless import added_losses
 from stateless.dtypes import FLOAT_TYPES, standardize_dtype
 from stateless.variable import Variable
 
@@ -95,6 +96,20 @@ class KerasSurface:
         return weight
 
     add_variable = add_weight  # Keras 3's other name for it
+
+    def add_loss(self, value: Any) -> None:
+        """Adds `value` to the loss `fit` and `evaluate` minimize (Keras's way).
+
+        Call it inside `call`, e.g. `self.add_loss(1e-3 * ops.sum(x**2))`. The
+        steps collect it through `stateless.added_losses`; `layer.losses`
+        holds those of the last eager call.
+        """
+        added_losses.add_loss(value)
+
+    @property
+    def losses(self) -> list[Any]:
+        """The losses added during the last eager call on arrays."""
+        return list(vars(self).get("_last_losses", ()))
 
     def read_held(self, weight: Variable) -> Any:
         """A weight's value where it lives, outside any call (eager use)."""

@@ -105,7 +105,9 @@ def own_handles(layer: Any) -> list[Variable]:
     from nn.layers import call_style
 
     if hasattr(type(layer), "call"):
-        declared = call_style.own_weights(layer)
+        declared = [
+            w for w in call_style.own_weights(layer) if not hasattr(w, "seed_state")
+        ]
         return [w for w in declared if w.trainable] + [
             w for w in declared if not w.trainable
         ]

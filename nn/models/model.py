@@ -26,6 +26,7 @@ from nn.models.summary import summary_table
 from nn.models.training import TrainingMixin
 from nn.models.variables_check import check_variables
 from stateless import random
+from stateless.added_losses import shapes_of
 
 
 def _as_spec(x: Any) -> jax.ShapeDtypeStruct:
@@ -128,7 +129,7 @@ class Model(TrainingMixin, SavingMixin, Layer):
     @property
     def output_shape(self) -> Any:
         """The output's shape, batch axis `None` (a list for several outputs)."""
-        outputs = jax.eval_shape(
+        outputs = shapes_of(
             lambda *xs: self.apply(self.init(random.key(0), *xs), *xs)[0],
             *self._known_specs(),
         )
@@ -232,6 +233,6 @@ class Model(TrainingMixin, SavingMixin, Layer):
             )
             return outputs
 
-        variables = jax.eval_shape(self.init, random.key(0), *input_specs)
-        jax.eval_shape(run, variables, *input_specs)
+        variables = shapes_of(self.init, random.key(0), *input_specs)
+        shapes_of(run, variables, *input_specs)
         return calls

@@ -16,6 +16,7 @@ from nn.models.variables_check import check_variables
 from nn.models.weights import merge_fitting
 from nn.symbolic import SymbolicTensor
 from stateless import random
+from stateless.added_losses import shapes_of
 
 
 @registry.register()
@@ -113,7 +114,7 @@ class Sequential(Model):
         variables: Variables = {"params": {}, "state": {}}
         for i, (name, layer) in enumerate(self.layers_by_name().items()):
             v = layer.init(random.fold_in(key, i), x)
-            x = jax.eval_shape(lambda v, x, layer=layer: layer.apply(v, x)[0], v, x)
+            x = shapes_of(lambda v, x, layer=layer: layer.apply(v, x)[0], v, x)
             for part in ("params", "state"):
                 if v[part]:
                     variables[part][name] = v[part]
@@ -132,13 +133,13 @@ class Sequential(Model):
 
     def layer_outputs(self, *input_specs):
         x, calls = input_specs[0], []
-        variables = jax.eval_shape(self.init, random.key(0), *input_specs)
+        variables = shapes_of(self.init, random.key(0), *input_specs)
         for name, layer in self.layers_by_name().items():
             v = {
                 "params": variables["params"].get(name, {}),
                 "state": variables["state"].get(name, {}),
             }
-            x = jax.eval_shape(lambda v, x, layer=layer: layer.apply(v, x)[0], v, x)
+            x = shapes_of(lambda v, x, layer=layer: layer.apply(v, x)[0], v, x)
             calls.append((name, layer, x))
         return calls
 

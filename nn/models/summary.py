@@ -13,6 +13,7 @@ from typing import Any
 import jax
 
 from stateless import random
+from stateless.added_losses import shapes_of
 
 
 def _count(tree: Any) -> int:
@@ -37,7 +38,7 @@ def summary_table(model: Any) -> str:
             "unknown. Hint: call model.build(input_shape) first, or start the model "
             "with layers.Input(shape)."
         )
-    variables = model.variables or jax.eval_shape(model.init, random.key(0), *specs)
+    variables = model.variables or shapes_of(model.init, random.key(0), *specs)
     rows = [("Layer (type)", "Output Shape", "Param #")]
     seen = set()
     for name, layer, out in model.layer_outputs(*specs):

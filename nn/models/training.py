@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from nn.layers import weights_surface
 from train import steps as steps_lib
 from train.fit import Trainer
 from train.steps import make_eval_step, make_predict_step, make_train_step
@@ -92,6 +93,8 @@ class TrainingMixin:
         }  # fmt: skip
 
     def _compiled(self, what: str) -> Trainer:
+        if what != "fit":  # `fit` initializes from its own seed when unbuilt
+            weights_surface.home(self)  # a model with known inputs builds itself
         if self.trainer is None:
             raise ValueError(
                 f"{what}: the model is not compiled. Hint: "
@@ -102,6 +105,7 @@ class TrainingMixin:
     def _inference_trainer(self) -> Trainer:
         """The compiled trainer, or (predicting needs no loss) a bare one kept
         on the model so that its compiled step is reused."""
+        weights_surface.home(self)  # a model with known inputs builds itself
         if self.trainer is not None:
             return self.trainer
         if "_bare_trainer" not in vars(self):

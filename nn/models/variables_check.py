@@ -12,6 +12,7 @@ from typing import Any
 import jax
 
 from stateless import random
+from stateless.added_losses import shapes_of
 from stateless.errors import VariablesError
 from stateless.scope import flatten_paths
 
@@ -45,7 +46,7 @@ def check_variables(model: Any, variables: Any, inputs: tuple[Any, ...]) -> None
     cache = vars(model).setdefault("_expected_shapes", {})
     if signature not in cache:
         specs = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), inputs)
-        cache[signature] = _shapes(jax.eval_shape(model.init, random.key(0), *specs))
+        cache[signature] = _shapes(shapes_of(model.init, random.key(0), *specs))
     expected, given = cache[signature], _shapes(variables)
     missing = [f"{p} {s}" for p, s in expected.items() if p not in given]
     extra = [f"{p} {s}" for p, s in given.items() if p not in expected]

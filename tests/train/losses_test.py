@@ -296,7 +296,16 @@ def test_get_by_name(name, cls):
 
 def test_get_passes_objects_and_callables_through_and_lists_valid_names():
     loss = losses.Huber(delta=3.0)
-    assert losses.get(loss) is loss and losses.get(np_mse) is np_mse
+    assert losses.get(loss) is loss
+
+    def weighted(y, p, sample_weight=None):
+        return np_mse(y, p).mean()
+
+    assert losses.get(weighted) is weighted  # (y_true, y_pred, sample_weight)
+    wrapped = losses.get(np_mse)  # (y_true, y_pred): per-example values
+    assert isinstance(wrapped, losses.LossFunctionWrapper) and wrapped.name == "np_mse"
+    y, p = np.zeros((4, 3), np.float32), np.ones((4, 3), np.float32)
+    assert float(wrapped(y, p, np.array([1.0, 1.0, 0.0, 0.0]))) == 0.5
     assert losses.get(None) is None and losses.get(losses.Huber) == losses.Huber()
     with pytest.raises(
         ValueError, match="unknown loss 'msee'.*mse, sparse_categorical"

@@ -30,8 +30,12 @@ from train.precision import cast_floats
 
 
 def hold(layer: Any, variables: Any) -> None:
-    """Sets the variables `layer` holds (layers are frozen; this is the shell)."""
-    object.__setattr__(layer, "variables", variables)
+    """Sets the variables `layer` holds (layers are frozen; this is the shell;
+    a model's own `__setattr__` also adopts its sub-layers' earlier values)."""
+    if hasattr(type(layer), "layers_by_name"):
+        layer.variables = variables
+    else:
+        object.__setattr__(layer, "variables", variables)
 
 
 def build(layer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -48,23 +48,57 @@ def children(layer: Any) -> dict[str, Any]:
     else:
         return {}
     for name, sub in subs.items():
+        previous = vars(sub).get("_parent")
+        if sub.variables is not None:  # it held its own: the new holder adopts them
+            object.__setattr__(sub, "_adopt_from", (sub, ""))
+        elif previous is not None and previous[0] is not layer:
+            object.__setattr__(sub, "_adopt_from", (previous[0], f"{previous[1]}/"))
         object.__setattr__(sub, "_parent", (layer, name))
     return subs
 
 
-def home(layer: Any) -> tuple[Any, str] | None:
+def adopt(layer: Any, variables: Any) -> Any:
+    """`variables`, newly made for `layer`, with each sub-layer's values taken
+    from where they lived before it joined `layer` (a trained base put into
+    a new model keeps its training, as in Keras). A sub-layer that held its
+    own variables gives them up: from now on it reads them in `layer`'s."""
+    flat = {part: flatten_paths(variables[part]) for part in ("params", "state")}
+
+    def visit(current: Any, prefix: str) -> None:
+        for name, sub in children(current).items():
+            source = vars(sub).pop("_adopt_from", None)
+            found = None if source is None else home(source[0], build=False)
+            if found is None:
+                visit(sub, f"{prefix}{name}/")
+                continue
+            holder, old_prefix = found[0], found[1] + source[1]
+            for part in ("params", "state"):
+                for path, value in flatten_paths(holder.variables[part]).items():
+                    new = f"{prefix}{name}/{path[len(old_prefix) :]}"
+                    if path.startswith(old_prefix) and new in flat[part]:
+                        if tuple(flat[part][new].shape) == tuple(value.shape):
+                            flat[part][new] = value
+            if source[0] is sub:
+                object.__setattr__(sub, "variables", None)
+
+    visit(layer, "")
+    return {part: unflatten_paths(flat[part]) for part in ("params", "state")}
+
+
+def home(layer: Any, build: bool = True) -> tuple[Any, str] | None:
     """`(holder, path prefix)` of the variables `layer`'s arrays live in,
-    building the outermost model when its input shapes are known."""
+    building the outermost model when its input shapes are known (unless
+    `build` is False)."""
     if layer.variables is not None:
         return layer, ""
     parent = vars(layer).get("_parent")
     if parent is not None:
-        found = home(parent[0])
+        found = home(parent[0], build)
         return None if found is None else (found[0], f"{found[1]}{parent[1]}/")
     specs = getattr(layer, "input_specs", None)
-    if specs is None:
+    if specs is None or not build:
         return None
-    object.__setattr__(layer, "variables", layer.init(random.next_key(), *specs))
+    layer.variables = layer.init(random.next_key(), *specs)  # a model: it adopts
     return layer, ""
 
 

@@ -70,9 +70,9 @@ class Model(TrainingMixin, SavingMixin, Layer):
         self.input_specs: tuple[jax.ShapeDtypeStruct, ...] | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name == "variables" and value is not None and self.variables is None:
+            value = weights_surface.adopt(self, value)  # keep its layers' training
         object.__setattr__(self, name, value)  # models, unlike layers, are mutable
-        if name == "variables" and value is not None:
-            weights_surface.children(self)  # sub-layers learn where they live
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.default_name!r}>"

@@ -63,6 +63,7 @@ class Sequential(Model):
             self.input_specs = (layer.spec(),)
             self._output_spec = layer.spec()
             self._input_shape = layer.shape
+            self._input_tensor = layer
             return
         if not isinstance(layer, Layer):
             raise TypeError(
@@ -76,6 +77,31 @@ class Sequential(Model):
         if self.input_specs is not None:  # shapes known: build it now, as Keras
             self._output_spec = layer.output_spec(self._output_spec)
         self._changed()
+
+    @property
+    def inputs(self) -> list[SymbolicTensor]:
+        """The `Input` tensor the stack starts from, in a list (Keras's)."""
+        return [self._symbolic_input()]
+
+    @property
+    def outputs(self) -> list[SymbolicTensor]:
+        """The stack's output, as a symbolic tensor drawn from `inputs`."""
+        x = self._symbolic_input()
+        for layer in self._layers:
+            x = layer(x)
+        return [x]
+
+    def _symbolic_input(self) -> SymbolicTensor:
+        if "_input_tensor" not in vars(self):
+            if self.input_specs is None:
+                raise ValueError(
+                    "Sequential: no inputs yet. Hint: start it with layers.Input, "
+                    "or build it."
+                )
+            self._input_tensor = Input(
+                batch_shape=(None, *self.input_specs[0].shape[1:])
+            )
+        return self._input_tensor
 
     def pop(self) -> Layer:
         """Removes and returns the last layer (and its weights, if built)."""

@@ -138,6 +138,9 @@ def test_input_shape_output_shape_and_the_functional_inputs():
     assert model.outputs[0].shape == (None, 2)
     with pytest.raises(ValueError, match="is not built"):
         layers.Dense(2).count_params()
+    stack = _cnn(nn)
+    assert stack.inputs[0].shape == (None, 8, 8, 1)
+    assert stack.outputs[0].shape == (None, 3) and stack.output_shape == (None, 3)
 
 
 def _digits():
@@ -164,18 +167,33 @@ def test_a_frozen_base_keeps_its_weights_bit_for_bit_while_the_head_learns():
 
     base.trainable = False
     assert not base.layers[0].trainable and not base.layers[1].trainable
-    model = nn.Sequential([base, layers.Dense(10)])
+    inputs = layers.Input((64,))  # Keras's transfer-learning guide, functional
+    model = nn.Model(inputs, layers.Dense(10)(base(inputs, training=False)))
     model.compile(optimizer=nn.optimizers.Adam(1e-2), loss=loss, metrics=["accuracy"])
-    model.build((None, 64))
-    model.get_layer(index=0).set_weights(before)  # the new model holds its own
     assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 6
+    for old, new in zip(before, base.get_weights()):  # the base kept its training
+        np.testing.assert_array_equal(old, new)
     lines = []
     model.summary(print_fn=lines.append)
     assert "Trainable params: 330" in lines[0]
     assert "Non-trainable params: 2,208" in lines[0]
     model.fit(x[700:1400], y[700:1400], batch_size=64, epochs=8, verbose=0, seed=0)
-    after = model.get_layer(index=0).get_weights()
-    for old, new in zip(before, after):
+    for old, new in zip(before, base.get_weights()):
         np.testing.assert_array_equal(old, new)  # statistics too: inference mode
     _, accuracy = model.evaluate(x[1400:], y[1400:], verbose=0)
     assert accuracy > 0.9, accuracy
+
+
+def test_a_model_that_held_its_own_weights_gives_them_to_the_model_it_joins():
+    sl.set_random_seed(1)
+    inner = nn.Sequential([layers.Input((3,)), layers.Dense(2)])
+    trained = inner.get_weights()  # inner holds its own now
+    outer = nn.Sequential([inner, layers.Dense(1)])
+    outer(jnp.ones((4, 3)))
+    assert inner.variables is None  # one place: the outer model
+    for a, b in zip(trained, inner.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    inner.set_weights([np.zeros((3, 2)), np.ones(2)])
+    np.testing.assert_array_equal(
+        outer.variables["params"]["sequential"]["dense"]["bias"], [1, 1]
+    )

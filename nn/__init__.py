@@ -17,6 +17,7 @@ Example:
 from nn import _no_shadowing as _no_shadowing  # first: see the module
 from nn import activations as activations
 from nn import archive as archive
+from nn import constraints as constraints
 from nn import initializers as initializers
 from nn import layers as layers
 from nn import regularizers as regularizers

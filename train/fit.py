@@ -38,6 +38,7 @@ from train._inference import InferenceMixin, adapt, flat_logs, verbosity
 from train.callbacks import Callback, CallbackList, History, ProgbarLogger
 from train.freezing import freeze
 from train.precision import dynamic_loss_scale
+from train.projection import project
 
 
 def _class_weights(batch: tuple[Any, ...], class_weight: Mapping[int, float]) -> tuple:
@@ -79,6 +80,8 @@ class Trainer(InferenceMixin):
       jit_compile: True or "auto" compile the steps (the default).
       auto_scale_loss: under the `mixed_float16` policy, scale the loss
         dynamically (True, Keras's default) or not.
+      constraint_fn: `params -> params`, the weight constraints applied after
+        each update (see `train.projection`), or None.
       trainable_mask: `params -> pytree of bools`, False where a parameter is
         frozen (see `train.freezing`); None trains everything.
     """
@@ -102,6 +105,7 @@ class Trainer(InferenceMixin):
         jit_compile: bool | str = "auto",
         auto_scale_loss: bool = True,
         trainable_mask: Callable[[Any], Any] | None = None,
+        constraint_fn: Callable[[Any], Any] | None = None,
     ):
         self.apply_fn, self.init_fn, self.penalty_fn = apply_fn, init_fn, penalty_fn
         self.loss = None if loss is None else losses_lib.get(loss)
@@ -126,6 +130,8 @@ class Trainer(InferenceMixin):
         policy = mixed_precision.global_policy()  # as of compile, like Keras
         self.compute_dtype = None if policy.name == "float32" else policy.compute_dtype
         self.tx = self.optimizer.transform()
+        if constraint_fn is not None:  # inside freeze: a frozen weight never moves
+            self.tx = project(self.tx, constraint_fn)
         if trainable_mask is not None:
             self.tx = freeze(self.tx, trainable_mask)
         if policy.uses_loss_scaling and auto_scale_loss:

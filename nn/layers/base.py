@@ -31,14 +31,14 @@ from typing import Any
 
 import jax
 
-from nn import activations, registry, regularizers, symbolic
+from nn import activations, constraints, registry, regularizers, symbolic
 from nn.layer_scope import LayerScope
 from nn.layers import call_style, held
 from nn.layers.keras_surface import KerasSurface, recording_build
 from stateless import random
 from stateless.added_losses import shapes_of
 from stateless.dtypes import standardize_dtype
-from stateless.scope import current_scope, flatten_paths
+from stateless.scope import current_scope, flatten_paths, unflatten_paths
 
 Variables = dict[str, Any]
 
@@ -240,6 +240,8 @@ class Layer(KerasSurface, metaclass=LayerMeta):
             value = getattr(self, f.name)
             if f.name.endswith("_regularizer"):
                 set_fields(self, **{f.name: regularizers.get(value)})
+            elif f.name.endswith("_constraint"):
+                set_fields(self, **{f.name: constraints.get(value)})
             elif f.name.endswith("activation"):
                 activations.get(value)
 
@@ -324,6 +326,48 @@ class Layer(KerasSurface, metaclass=LayerMeta):
             if regularizer is not None:
                 total = total + regularizer(value)
         return total
+
+    def param_constraints(self) -> dict[str, Any]:
+        """Which constraint projects the parameters of which name: a field
+        `<name>_constraint` constrains every parameter called `<name>`."""
+        return {
+            f.name.removesuffix("_constraint"): getattr(self, f.name)
+            for f in fields(self)
+            if f.name.endswith("_constraint") and getattr(self, f.name) is not None
+        }
+
+    def has_constraints(self) -> bool:
+        """Whether any weight here or in a sub-layer has a constraint."""
+        if hasattr(type(self), "call"):
+            return call_style.has_constraints(self)
+        return bool(self.param_constraints())
+
+    def constrain(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`params` with every weight constraint applied (what `fit` does after
+        each update; see `nn.constraints`).
+
+        Example:
+          >>> from nn import layers
+          >>> class Positive(layers.Layer):
+          ...     def build(self, input_shape):
+          ...         self.w = self.add_weight(shape=(2,), constraint="non_neg")
+          ...     def call(self, x):
+          ...         return x * self.w
+          >>> layer = Positive()
+          >>> _ = layer.init(sl.random.key(0), jnp.ones((1, 2)))  # builds it
+          >>> w = layer.constrain({"w": jnp.array([-1.0, 2.0])})["w"]
+          >>> bool((w >= 0).all()), float(w[1])
+          (True, 2.0)
+        """
+        if hasattr(type(self), "call"):
+            return call_style.constrain(self, params)
+        by_name = self.param_constraints()
+        flat = flatten_paths(params)
+        for path, value in flat.items():
+            constraint = by_name.get(path.rsplit("/", 1)[-1])
+            if constraint is not None:
+                flat[path] = constraint(value)
+        return unflatten_paths(flat)
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, as JSON-ready data.

@@ -219,10 +219,37 @@ def penalty(layer: Any, params: dict[str, Any]) -> Any:
     for weight in own_weights(layer):
         if weight.regularizer is not None and weight.trainable:
             total = total + weight.regularizer(params[weight.name])
-    subs = layer.layers_by_name() if hasattr(layer, "layers_by_name") else None
-    for name, sub in (subs if subs is not None else sub_layers(layer)).items():
+    for name, sub in _subs(layer).items():
         total = total + sub.penalty(params.get(name, {}))
     return total
+
+
+def _subs(layer: Any) -> dict[str, Any]:
+    return (
+        layer.layers_by_name()
+        if hasattr(layer, "layers_by_name")
+        else (sub_layers(layer))
+    )
+
+
+def has_constraints(layer: Any) -> bool:
+    """Whether a weight of the layer, or of a sub-layer, has a constraint."""
+    return any(w.constraint is not None for w in own_weights(layer)) or any(
+        sub.has_constraints() for sub in _subs(layer).values()
+    )
+
+
+def constrain(layer: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """`params` with the constraints of the layer's trainable weights and of
+    its sub-layers applied."""
+    params = dict(params)
+    for weight in own_weights(layer):
+        if weight.constraint is not None and weight.trainable:
+            params[weight.name] = weight.constraint(params[weight.name])
+    for name, sub in _subs(layer).items():
+        if name in params:
+            params[name] = sub.constrain(params[name])
+    return params
 
 
 @functools.cache

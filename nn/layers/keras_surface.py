@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from nn import initializers, regularizers
+from nn import constraints, initializers, regularizers
 from nn.layers import weights_surface
 from stateless import added_losses
 from stateless.dtypes import FLOAT_TYPES, standardize_dtype
@@ -60,6 +60,7 @@ class KerasSurface:
         dtype: Any = None,
         trainable: bool = True,
         regularizer: Any = None,
+        constraint: Any = None,
         *,
         name: str | None = None,
     ) -> Variable:
@@ -79,6 +80,8 @@ class KerasSurface:
           dtype: default the layer's dtype (float32).
           trainable: whether the optimizer updates it.
           regularizer: a name or `nn.regularizers` object penalizing it.
+          constraint: a name or `nn.constraints` object (or a function
+            `w -> w`) applied after each optimizer update.
           name: the key it is kept under; default the attribute's name.
         """
         dtype = standardize_dtype(dtype or getattr(self, "dtype", "float32"))
@@ -86,6 +89,7 @@ class KerasSurface:
             tuple(shape), dtype, _weight_initializer(initializer, dtype),
             trainable=trainable, name=name,
             owner=self, regularizer=regularizers.get(regularizer),
+            constraint=constraints.get(constraint),
         )  # fmt: skip
         declared = vars(self).setdefault("_declared_weights", [])
         if name is not None and any(w.name == name for w in declared):

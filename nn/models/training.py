@@ -84,6 +84,7 @@ class TrainingMixin:
             distribution=distribution, run_eagerly=run_eagerly,
             jit_compile=jit_compile, auto_scale_loss=auto_scale_loss,
             trainable_mask=_frozen_mask(self),
+            constraint_fn=self.constrain if self.has_constraints() else None,
         )  # fmt: skip
         self.optimizer = self.trainer.optimizer
         self._compile_args = {

@@ -106,8 +106,6 @@ class InferenceMixin:
     ) -> dict[str, float]:
         """The loss and metrics over `dataset`, from fresh metric states,
         calling the `on_test_*` hooks of `calls`."""
-        if self.loss is None and self._eval_step is None:
-            raise ValueError("evaluate: no loss was given to compile; pass loss=...")
         ts = ts._replace(metrics=steps_lib.init_metrics(self.metrics))
         if self.distribution is not None:
             ts = self.distribution.place_state(ts)

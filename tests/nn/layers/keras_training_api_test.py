@@ -111,10 +111,17 @@ def test_a_model_that_adds_its_own_loss_compiles_without_one():
     history = model.fit(X, batch_size=16, epochs=20, verbose=0, seed=0)
     first, last = history.history["loss"][0], history.history["loss"][-1]
     assert last < 0.6 * first, (first, last)
+    np.testing.assert_allclose(  # evaluate minimizes the same added loss
+        model.evaluate(X, batch_size=64, verbose=0),
+        float(jnp.mean(jnp.square(model.predict(X, verbose=0) - X))),
+        rtol=1e-5,
+    )
     plain = nn.Sequential([layers.Input((4,)), layers.Dense(1)])
     plain.compile(optimizer="sgd")
     with pytest.raises(ValueError, match="no loss to minimize"):
         plain.fit(X, Y, verbose=0)
+    with pytest.raises(ValueError, match="no loss to minimize"):
+        plain.evaluate(X, Y, verbose=0)
 
 
 class ScaledMSE(losses.Loss):

@@ -20,6 +20,7 @@ from train import backends
 from train import data as data_lib
 from train import steps as steps_lib
 from train.callbacks import Callback, CallbackList, ProgbarLogger
+from train.compiling import StepKind
 
 
 def floats(logs: Mapping[str, Any], order: Iterable[str] = ()) -> dict[str, float]:
@@ -116,7 +117,7 @@ class InferenceMixin:
         for index, batch in enumerate(batches):
             if hooks:
                 calls.call("on_test_batch_begin", index, {})
-            ts, logs = self._step("eval")(ts, self._batch(batch))
+            ts, logs = self._step(StepKind.EVAL)(ts, self._batch(batch))
             if hooks:
                 calls.call("on_test_batch_end", index, self._floats(logs))
         if not logs:
@@ -183,7 +184,7 @@ class InferenceMixin:
     ) -> Any:
         """The model's outputs over `x`, batch by batch, joined on the first axis
         (NumPy arrays; the backend's tensors on torch or TensorFlow)."""
-        variables, step = self._predict_variables(), self._step("predict")
+        variables, step = self._predict_variables(), self._step(StepKind.PREDICT)
         dataset = adapt(x, None, None, batch_size)
         verbose = verbosity(verbose)
         calls = callback_list(callbacks, self.model, verbose, steps, dataset)
@@ -213,7 +214,7 @@ class InferenceMixin:
         """Loss and metrics of one batch; metrics accumulate over calls (and over
         `train_on_batch` calls) until `reset_metrics()`, as in Keras."""
         ts = self._eval_state()
-        evaluated, logs = self._step("eval")(
+        evaluated, logs = self._step(StepKind.EVAL)(
             ts, self._batch(data_lib.as_batch(x, y, sample_weight))
         )
         self._ts = ts._replace(metrics=evaluated.metrics)  # the held params stay
@@ -222,7 +223,7 @@ class InferenceMixin:
     def predict_on_batch(self, x: Any) -> Any:
         """The model's outputs for one batch `x` (NumPy arrays on JAX)."""
         (x,) = data_lib.as_batch(x)
-        output = self._step("predict")(self._predict_variables(), self._batch(x))
+        output = self._step(StepKind.PREDICT)(self._predict_variables(), self._batch(x))
         return backends.concatenate([output], config.backend())
 
     def reset_metrics(self) -> None:

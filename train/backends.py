@@ -16,9 +16,10 @@ only). The random streams are JAX's threefry, so dropout masks match the JAX
 run bit for bit.
 
 Example:
-  >>> step = compile_step(lambda ts, b: (ts + b, {}), "jax")
-  >>> step(1.0, 2.0)[0]
-  Array(3., dtype=float32, weak_type=True)
+  >>> import torch
+  >>> step = lower_step(lambda ts, b: (ts + b, {}), "torch")
+  >>> step(torch.ones(2), torch.ones(2))[0]
+  tensor([2., 2.])
 """
 
 from __future__ import annotations
@@ -32,10 +33,8 @@ import numpy as np
 from stateless.ops import backend_tensors
 
 
-def compile_step(step: Callable[..., Any], backend: str) -> Callable[..., Any]:
-    """`step` jitted (JAX) or lowered onto `backend`'s tensors."""
-    if backend == "jax":
-        return jax.jit(step)
+def lower_step(step: Callable[..., Any], backend: str) -> Callable[..., Any]:
+    """`step` lowered onto `backend`'s tensors (see `interop.lower`)."""
     from interop import lowering
 
     return lowering.lower(step, backend=backend)

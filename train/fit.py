@@ -32,10 +32,10 @@ from train import losses as losses_lib
 from train import metrics as metrics_lib
 from train import optimizers as optimizers_lib
 from train import steps as steps_lib
-from train._donation import donating_step
 from train._epochs import EpochStream, executions
 from train._inference import InferenceMixin, adapt, flat_logs, verbosity
 from train.callbacks import Callback, CallbackList, History, ProgbarLogger
+from train.compiling import StepKind, compile_step
 from train.freezing import freeze
 from train.precision import dynamic_loss_scale
 from train.projection import project
@@ -137,7 +137,7 @@ class Trainer(InferenceMixin):
         if policy.uses_loss_scaling and auto_scale_loss:
             self.tx = dynamic_loss_scale(self.tx)
         self._ts: steps_lib.TrainState | None = None
-        self._jitted: dict[Any, Any] = {}
+        self._compiled: dict[Any, Any] = {}
         self._train_step, self._eval_step = train_step, eval_step
         self._predict_step = predict_step
         self._distribution = distribution
@@ -170,16 +170,18 @@ class Trainer(InferenceMixin):
 
     # -- compiled steps, built once ------------------------------------------
 
-    def _pure_step(self, kind: str, axis_name: str | None) -> Callable[..., Any]:
+    def _pure_step(self, kind: StepKind, axis_name: str | None) -> Callable[..., Any]:
         """The unjitted step of `kind`: the user's override, else the built one."""
-        if kind in ("train", "train_multi"):
+        if kind.trains:
             train = self._train_step or steps_lib.make_train_step(
                 self.apply_fn, self.loss, self.tx, self.metrics,
                 penalty_fn=self.penalty_fn, compute_dtype=self.compute_dtype,
                 axis_name=axis_name,
             )  # fmt: skip
-            return train if kind == "train" else steps_lib.make_multi_step(train)
-        if kind == "eval":
+            if kind is StepKind.TRAIN:
+                return train
+            return steps_lib.make_multi_step(train)
+        if kind is StepKind.EVAL:
             return self._eval_step or steps_lib.make_eval_step(
                 self.apply_fn, self.loss, self.metrics,
                 penalty_fn=self.penalty_fn, compute_dtype=self.compute_dtype,
@@ -189,42 +191,25 @@ class Trainer(InferenceMixin):
             self.apply_fn, self.compute_dtype
         )
 
-    def _step(self, kind: str) -> Callable[..., Any]:
+    def _step(self, kind: StepKind) -> Callable[..., Any]:
+        """The compiled step of `kind` for the current distribution and backend,
+        built once (see `train.compiling`)."""
         dist, backend = self.distribution, config.backend()
-        if dist is not None and backend != "jax":
-            raise ValueError(
-                f"distribution={dist!r} runs on the jax backend only; the "
-                f"current backend is {backend!r}."
+        if (kind, dist, backend) not in self._compiled:
+            pure = self._pure_step(kind, getattr(dist, "axis_name", None))
+            self._compiled[kind, dist, backend] = compile_step(
+                pure, kind, dist, backend, self.run_eagerly
             )
-        if (kind, dist, backend) not in self._jitted:
-            compiled = self._pure_step(kind, getattr(dist, "axis_name", None))
-            if dist is not None:
-                wrap = {
-                    "train": dist.wrap_train_step,
-                    "train_multi": lambda s: dist.wrap_train_step(s, stacked=True),
-                    "eval": dist.wrap_eval_step,
-                    "predict": dist.wrap_predict_step,
-                }[kind]
-                compiled = wrap(compiled)
-            if backend != "jax":
-                compiled = backends.compile_step(compiled, backend)
-            elif self.run_eagerly:
-                compiled = _eager(compiled, kind.startswith("train"))
-            elif kind.startswith("train"):
-                compiled = donating_step(compiled)
-            else:
-                compiled = jax.jit(compiled)
-            self._jitted[kind, dist, backend] = compiled
-        return self._jitted[kind, dist, backend]
+        return self._compiled[kind, dist, backend]
 
-    def _batch(self, batch: Any, kind: str = "train") -> Any:
+    def _batch(self, batch: Any, kind: StepKind = StepKind.TRAIN) -> Any:
         """`batch` split over the distribution's batch axis (as is without one)."""
         dist = self.distribution
         if dist is None:
             return batch
-        return dist.shard_batch(batch, stacked=kind == "train_multi")
+        return dist.shard_batch(batch, stacked=kind is StepKind.TRAIN_FUSED)
 
-    def _train(self, kind: str, ts: steps_lib.TrainState, batch: Any) -> Any:
+    def _train(self, kind: StepKind, ts: steps_lib.TrainState, batch: Any) -> Any:
         """One training execution; it donates only variables never published."""
         step, batch = self._step(kind), self._batch(batch, kind)
         if config.backend() != "jax":
@@ -414,7 +399,7 @@ class Trainer(InferenceMixin):
                 if batch_hooks:
                     calls.call("on_train_batch_begin", index, {})
                     ts = self._absorb(ts) if per_batch else ts
-                kind = "train_multi" if stacked else "train"
+                kind = StepKind.TRAIN_FUSED if stacked else StepKind.TRAIN
                 ts, logs = self._train(kind, ts, batch)
                 if batch_hooks:
                     if per_batch:
@@ -458,16 +443,9 @@ class Trainer(InferenceMixin):
             ts = self._start_state(steps_lib.unpack_batch(batch)[0], random.next_key())
             ts = ts if metrics is None else ts._replace(metrics=metrics)
         self._publish(ts)
-        ts, logs = self._train("train", ts, batch)
+        ts, logs = self._train(StepKind.TRAIN, ts, batch)
         self._publish(ts)
         return flat_logs(self._floats(logs), return_dict)
-
-
-def _eager(step: Callable[..., Any], train: bool) -> Callable[..., Any]:
-    """`step` run as is, op by op (`run_eagerly`), with the jitted call form."""
-    if not train:
-        return step
-    return lambda ts, batch, shown: step(ts, batch)
 
 
 def _validates(epoch: int, validation_freq: Any) -> bool:

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from train import callbacks, fit, optimizers
+from train import callbacks, compiling, optimizers
 from train._donation import donating_step
 from train.fit import Trainer
 
@@ -64,7 +64,7 @@ def test_only_the_first_step_of_a_run_keeps_its_parameters(monkeypatch):
         run = donating_step(step)
         return lambda ts, batch, flag: (shown.append(flag), run(ts, batch, flag))[1]
 
-    monkeypatch.setattr(fit, "donating_step", recording)
+    monkeypatch.setattr(compiling, "donating_step", recording)
     t = trainer()
     start = t.variables = init(None, X)
     t.fit(X, Y, batch_size=16, epochs=2, verbose=1, shuffle=False, seed=0)

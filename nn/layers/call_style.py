@@ -100,7 +100,8 @@ def _free_name(base: str, taken: set[str]) -> str:
     return name
 
 
-def _spec(x: Any) -> Any:
+def spec_of(x: Any) -> Any:
+    """An array's `ShapeDtypeStruct` (anything else as it is)."""
     if hasattr(x, "shape") and hasattr(x, "dtype"):
         return jax.ShapeDtypeStruct(tuple(x.shape), x.dtype)
     return x
@@ -136,7 +137,7 @@ def _scope(layer: Any, values: Any, training: bool, rng: Any, initialize=None):
 
 def init_by_calling(layer: Any, key: jax.Array, inputs: tuple, kwargs: dict) -> Any:
     """`init` for a layer that defines `call` (see the module docstring)."""
-    specs = jax.tree.map(_spec, inputs)
+    specs = jax.tree.map(spec_of, inputs)
     build_once(layer, specs)
     weights = own_weights(layer)
     values = {
@@ -157,7 +158,7 @@ def init_by_calling(layer: Any, key: jax.Array, inputs: tuple, kwargs: dict) -> 
         def initialize(name, sub, *args, **kw):
             del name, kw
             return sub.init(
-                random.fold_in(key, index[id(sub)]), *jax.tree.map(_spec, args)
+                random.fold_in(key, index[id(sub)]), *jax.tree.map(spec_of, args)
             )
 
         scope.initialize = initialize
@@ -219,23 +220,23 @@ def penalty(layer: Any, params: dict[str, Any]) -> Any:
     for weight in own_weights(layer):
         if weight.regularizer is not None and weight.trainable:
             total = total + weight.regularizer(params[weight.name])
-    for name, sub in _subs(layer).items():
+    for name, sub in children_by_name(layer).items():
         total = total + sub.penalty(params.get(name, {}))
     return total
 
 
-def _subs(layer: Any) -> dict[str, Any]:
-    return (
-        layer.layers_by_name()
-        if hasattr(layer, "layers_by_name")
-        else (sub_layers(layer))
-    )
+def children_by_name(layer: Any) -> dict[str, Any]:
+    """A model's layers (`layers_by_name`), a Keras-style layer's sub-layers,
+    or none for a layer written the pure way."""
+    if hasattr(layer, "layers_by_name"):
+        return layer.layers_by_name()
+    return sub_layers(layer) if hasattr(type(layer), "call") else {}
 
 
 def has_constraints(layer: Any) -> bool:
     """Whether a weight of the layer, or of a sub-layer, has a constraint."""
     return any(w.constraint is not None for w in own_weights(layer)) or any(
-        sub.has_constraints() for sub in _subs(layer).values()
+        sub.has_constraints() for sub in children_by_name(layer).values()
     )
 
 
@@ -246,7 +247,7 @@ def constrain(layer: Any, params: dict[str, Any]) -> dict[str, Any]:
     for weight in own_weights(layer):
         if weight.constraint is not None and weight.trainable:
             params[weight.name] = weight.constraint(params[weight.name])
-    for name, sub in _subs(layer).items():
+    for name, sub in children_by_name(layer).items():
         if name in params:
             params[name] = sub.constrain(params[name])
     return params

@@ -24,6 +24,7 @@ from typing import Any
 
 import jax
 
+from nn.layers import call_style
 from stateless import mixed_precision, random
 from stateless.added_losses import collect_losses
 from train.precision import cast_floats
@@ -40,12 +41,7 @@ def hold(layer: Any, variables: Any) -> None:
 
 def build(layer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Initializes and holds `layer`'s variables for inputs like `args`."""
-    specs = jax.tree.map(
-        lambda x: (
-            jax.ShapeDtypeStruct(tuple(x.shape), x.dtype) if hasattr(x, "shape") else x
-        ),
-        args,
-    )
+    specs = jax.tree.map(call_style.spec_of, args)
     variables = layer.init(random.next_key(), *specs, **kwargs)
     hold(layer, variables)
     if getattr(layer, "input_specs", False) is None:  # a model: what it was built for

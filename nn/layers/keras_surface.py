@@ -175,13 +175,14 @@ class KerasSurface:
 
     def count_params(self) -> int:
         """How many numbers the weights hold, state included (as Keras counts)."""
-        if weights_surface.home(self) is None and not self.weights:
+        weights = self.weights
+        if not weights and weights_surface.home(self) is None:
             raise ValueError(
                 f"{type(self).__name__} {self.default_name!r} is not built, so its "
                 "weights are unknown. Hint: call it on an array first, or "
                 "model.build(input_shape)."
             )
-        return sum(int(np.prod(w.shape)) for w in self.weights)
+        return sum(int(np.prod(w.shape)) for w in weights)
 
 
 def recording_build(build: Callable[..., Any]) -> Callable[..., Any]:

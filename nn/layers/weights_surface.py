@@ -41,12 +41,7 @@ def children(layer: Any) -> dict[str, Any]:
     """The layer's sub-layers by name; each learns that `layer` is its parent."""
     from nn.layers import call_style
 
-    if hasattr(layer, "layers_by_name"):
-        subs = layer.layers_by_name()
-    elif hasattr(type(layer), "call"):
-        subs = call_style.sub_layers(layer)
-    else:
-        return {}
+    subs = call_style.children_by_name(layer)
     for name, sub in subs.items():
         previous = vars(sub).get("_parent")
         if sub.variables is not None:  # it held its own: the new holder adopts them

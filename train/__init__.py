@@ -7,7 +7,9 @@ function trains here exactly as an `nn.Model` does.
   `optimizers` (optax underneath), `callbacks`, `data`, `checkpoint` (orbax
   managers: keep N, best by metric, exact resume).
 * `TrainState` and the step builders `make_train_step`, `make_eval_step`,
-  `make_predict_step` (unjitted, composable); `Trainer`, the fit loop.
+  `make_predict_step` (unjitted, composable); `Trainer`, the fit loop, which
+  trains a `Program` (a model's pure functions) and keeps the run's state in
+  its `RunContext`.
 
 Example:
   >>> import train
@@ -30,6 +32,8 @@ from train import metrics as metrics
 from train import optimizers as optimizers
 from train.fit import Trainer as Trainer
 from train.precision import dynamic_loss_scale as dynamic_loss_scale
+from train.program import Program as Program
+from train.run_context import RunContext as RunContext
 from train.steps import TrainState as TrainState
 from train.steps import make_eval_step as make_eval_step
 from train.steps import make_predict_step as make_predict_step

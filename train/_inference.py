@@ -91,7 +91,7 @@ def flat_logs(logs: dict[str, float], return_dict: bool) -> Any:
 
 class InferenceMixin:
     """The inference half of `train.Trainer` (it provides `_step`, `_batch`,
-    `_fresh_state`, `model`, `metrics` and `loss`)."""
+    `_fresh_state`, `context`, `model`, `metrics` and `loss`)."""
 
     @property
     def metrics_names(self) -> list[str]:
@@ -135,14 +135,13 @@ class InferenceMixin:
         return variables
 
     def _eval_state(self) -> Any:
-        """The state evaluation runs from: the live one, or one built from
-        the model's variables."""
-        variables = self._held_variables("evaluate")
-        ts = self._ts
-        if ts is None or ts.params is not variables["params"]:
-            ts = backends.to_backend(
-                self._fresh_state(variables, random.key(0)), config.backend()
-            )
+        """The state evaluation runs from: the run's, or one built from the
+        model's variables."""
+        ts = self.context.current
+        if ts is None:
+            variables = self._held_variables("evaluate")
+            fresh = self._fresh_state(variables, random.key(0))
+            ts = backends.to_backend(fresh, config.backend())
         return ts
 
     def evaluate(
@@ -217,7 +216,9 @@ class InferenceMixin:
         evaluated, logs = self._step(StepKind.EVAL)(
             ts, self._batch(data_lib.as_batch(x, y, sample_weight))
         )
-        self._ts = ts._replace(metrics=evaluated.metrics)  # the held params stay
+        if self.context.current is None:  # a run starts from the held variables
+            self.context.begin(ts)
+        self.context.update(metrics=evaluated.metrics)  # the params stay
         return flat_logs(self._floats(logs), return_dict)
 
     def predict_on_batch(self, x: Any) -> Any:
@@ -228,5 +229,5 @@ class InferenceMixin:
 
     def reset_metrics(self) -> None:
         """Starts every metric (and the running loss) afresh."""
-        if self._ts is not None:
-            self._ts = self._ts._replace(metrics=steps_lib.init_metrics(self.metrics))
+        if self.context.current is not None:
+            self.context.update(metrics=steps_lib.init_metrics(self.metrics))

@@ -1,5 +1,7 @@
 """The one place a step is compiled: jitted, donated, sharded or lowered.
 
+(`compile_init` does the same for a model's `init` under a distribution.)
+
 The loop runs four kinds of step (`StepKind`). `compile_step` turns a pure
 step of a kind into what the loop calls, for a distribution (or none) and a
 backend:
@@ -53,6 +55,19 @@ def _per_shard(step: Callable[..., Any], kind: StepKind, distribution: Any) -> A
     if kind is StepKind.EVAL:
         return distribution.wrap_eval_step(step)
     return distribution.wrap_predict_step(step)
+
+
+def compile_init(init: Callable[..., Any], distribution: Any) -> Callable[..., Any]:
+    """`init(key, x) -> variables`, its variables born sharded under
+    `distribution` (their layout decided on shapes first); as is without one."""
+    if distribution is None:
+        return init
+
+    def sharded(key: Any, x: Any) -> Any:
+        specs = distribution.variable_specs(jax.eval_shape(init, key, x))
+        return jax.jit(init, out_shardings=distribution.shardings(specs))(key, x)
+
+    return sharded
 
 
 def compile_step(

@@ -2,19 +2,19 @@
 
 `Trainer` holds what `compile` fixes (loss, optimizer, metrics) and runs the
 jitted pure steps of `train.steps` over the data, epoch by epoch, with
-validation and callbacks. It trains anything with
-`apply(variables, x, training, rng) -> (y_pred, new_state)`; `nn.Model`
-delegates to it, and a hand-written function trains the same way.
+validation and callbacks. It trains a `train.Program` (the pure `apply`,
+`init`, `penalty` and optional steps of one model); `nn.Model` hands it one,
+and a hand-written function trains the same way.
 
-Live state: the loop holds the only `TrainState`. At every callback hook
-(batch hooks: of a callback that reads the model, see
-`Callback.reads_model_per_batch`) it publishes the current variables on the
-model (`model.variables`) and reads them back afterwards, with the
-optimizer's learning rate, so a callback that assigns new variables or a new
-rate changes the very next step. The step donates every buffer but the
-variables it has published, which callbacks may keep (EarlyStopping keeps
-the best ones): see `train._donation`. When training stops on an exception
-(a KeyboardInterrupt too), the model is left with the last finished step.
+Live state: the trainer's `RunContext` (`trainer.context`) is the only owner
+of the `TrainState`. The loop advances it step by step; callbacks read and
+change the run through `model.variables`, `model.train_state`,
+`model.stop_training` and `model.optimizer.learning_rate`, which read and
+write the context, so a change takes effect at the very next step. The step
+donates every buffer but the parameters handed out since the last step,
+which callbacks may keep (EarlyStopping keeps the best ones): see
+`train._donation`. When training stops on an exception (a KeyboardInterrupt
+too), the context holds the last finished step.
 """
 
 from __future__ import annotations
@@ -35,10 +35,12 @@ from train import steps as steps_lib
 from train._epochs import EpochStream, executions
 from train._inference import InferenceMixin, adapt, flat_logs, verbosity
 from train.callbacks import Callback, CallbackList, History, ProgbarLogger
-from train.compiling import StepKind, compile_step
+from train.compiling import StepKind, compile_init, compile_step
 from train.freezing import freeze
 from train.precision import dynamic_loss_scale
+from train.program import Program
 from train.projection import project
+from train.run_context import RunContext
 
 
 def _class_weights(batch: tuple[Any, ...], class_weight: Mapping[int, float]) -> tuple:
@@ -55,24 +57,23 @@ def _class_weights(batch: tuple[Any, ...], class_weight: Mapping[int, float]) ->
 
 
 class Trainer(InferenceMixin):
-    """Compiled training for a pure apply function; the engine behind `Model.fit`.
+    """Compiled training for a pure program; the engine behind `Model.fit`.
 
     Args:
-      apply_fn: `apply(variables, x, training=False, rng=None) -> (y_pred, state)`.
+      program: a `train.Program` (or any object with its six attributes), or
+        an apply function `apply(variables, x, training=False, rng=None) ->
+        (y_pred, state)`, whose other functions the keywords below give.
       loss: a loss name or object (see `train.losses`); None when the model
         adds its own with `add_loss`, or with a
         custom `train_step` (then `evaluate` needs a custom `eval_step`).
       optimizer: an optimizer name or object (see `train.optimizers`).
       metrics: metric names or objects (see `train.metrics`).
-      init_fn: `init(key, x) -> variables`, used when `model.variables` is None.
-      penalty_fn: `params -> scalar` added to the loss (regularizers).
+      init_fn, penalty_fn, train_step, eval_step, predict_step: with an apply
+        function, the program's `init`, `penalty`, `train_step`, `test_step`
+        and `predict_step` (see `train.Program`).
       steps_per_execution: steps fused into one compiled `lax.scan`.
-      model: the object callbacks see as `model` (default: the trainer); it
-        must have a `variables` attribute.
-      train_step: a pure `(TrainState, batch) -> (TrainState, logs)` to use
-        instead of the one built from the loss, optimizer and metrics.
-      eval_step: likewise for evaluation (`evaluate`, validation).
-      predict_step: a pure `(variables, x) -> y_pred` for `predict`.
+      model: the object callbacks see as `model` (default: the trainer); its
+        `variables` are the ones inference runs with.
       distribution: a `train.distribute` distribution to run on (default: the
         one of an enclosing `distribution.scope()`, else one device).
       run_eagerly: run the pure steps un-jitted, op by op (for debugging, with
@@ -88,7 +89,7 @@ class Trainer(InferenceMixin):
 
     def __init__(
         self,
-        apply_fn: Callable[..., Any],
+        program: Any,
         loss: Any,
         optimizer: Any = "rmsprop",
         metrics: Iterable[Any] = (),
@@ -107,7 +108,10 @@ class Trainer(InferenceMixin):
         trainable_mask: Callable[[Any], Any] | None = None,
         constraint_fn: Callable[[Any], Any] | None = None,
     ):
-        self.apply_fn, self.init_fn, self.penalty_fn = apply_fn, init_fn, penalty_fn
+        self.program = _as_program(
+            program, init_fn=init_fn, penalty_fn=penalty_fn, train_step=train_step,
+            eval_step=eval_step, predict_step=predict_step,
+        )  # fmt: skip
         self.loss = None if loss is None else losses_lib.get(loss)
         self.optimizer = optimizers_lib.get(optimizer)
         resolved = [metrics_lib.resolve(m, self.loss) for m in metrics]
@@ -124,9 +128,6 @@ class Trainer(InferenceMixin):
         self.steps_per_execution = steps_per_execution
         self.run_eagerly = bool(run_eagerly) or jit_compile is False
         self.model = self if model is None else model
-        if model is None:
-            self.variables = None
-        self.stop_training = False
         policy = mixed_precision.global_policy()  # as of compile, like Keras
         self.compute_dtype = None if policy.name == "float32" else policy.compute_dtype
         self.tx = self.optimizer.transform()
@@ -136,10 +137,9 @@ class Trainer(InferenceMixin):
             self.tx = freeze(self.tx, trainable_mask)
         if policy.uses_loss_scaling and auto_scale_loss:
             self.tx = dynamic_loss_scale(self.tx)
-        self._ts: steps_lib.TrainState | None = None
+        self.context = RunContext(self.optimizer)
         self._compiled: dict[Any, Any] = {}
-        self._train_step, self._eval_step = train_step, eval_step
-        self._predict_step = predict_step
+        self._defaults: dict[Any, Any] = {}
         self._distribution = distribution
 
     @property
@@ -147,49 +147,71 @@ class Trainer(InferenceMixin):
         """The distribution steps run on: the one given, else the current scope's."""
         return self._distribution or distribute.current()
 
+    # -- the run's state, owned by the context ------------------------------------
+
     @property
     def train_state(self) -> steps_lib.TrainState | None:
-        """The current `TrainState`: live during `fit` (as of the last finished
-        step, at each callback hook that is shown the model), then the one
-        `fit` ended with (None before any fit).
-
-        During `fit` its optimizer and metric buffers are donated to the next
-        step: a callback that keeps them past its hook must copy them (orbax's
-        save copies to host before returning).
-
-        Assigning one (e.g. restored from a checkpoint) makes the next `fit`
-        continue from it: parameters, layer state, optimizer state, step
-        count (and so the per-step keys) and the run's key.
-        """
-        return self._ts
+        """The current `TrainState` (see `RunContext.train_state`): live during
+        `fit`, then the one `fit` ended with (None before any fit). Assigning
+        one (restored from a checkpoint) makes the next `fit` continue from
+        it: parameters, layer state, optimizer state and step count."""
+        return self.context.train_state
 
     @train_state.setter
     def train_state(self, ts: steps_lib.TrainState) -> None:
-        self._ts = ts
-        self.model.variables = {"params": ts.params, "state": ts.state}
+        self.context.train_state = ts
+
+    @property
+    def variables(self) -> Any:
+        """`{"params", "state"}`: the run's, or the ones given to start from."""
+        return self.context.variables
+
+    @variables.setter
+    def variables(self, variables: Any) -> None:
+        self.context.variables = variables
+
+    @property
+    def stop_training(self) -> bool:
+        """Set it to True (from a callback) to end training after this step."""
+        return self.context.stop_training
+
+    @stop_training.setter
+    def stop_training(self, stop: bool) -> None:
+        self.context.stop_training = stop
 
     # -- compiled steps, built once ------------------------------------------
 
-    def _pure_step(self, kind: StepKind, axis_name: str | None) -> Callable[..., Any]:
-        """The unjitted step of `kind`: the user's override, else the built one."""
-        if kind.trains:
-            train = self._train_step or steps_lib.make_train_step(
-                self.apply_fn, self.loss, self.tx, self.metrics,
-                penalty_fn=self.penalty_fn, compute_dtype=self.compute_dtype,
-                axis_name=axis_name,
+    def default_step(self, kind: StepKind, axis_name: str | None = None) -> Any:
+        """The unjitted step of `kind` built from the loss, optimizer and
+        metrics (built once; an override may call it)."""
+        if (kind, axis_name) not in self._defaults:
+            self._defaults[kind, axis_name] = self._build_step(kind, axis_name)
+        return self._defaults[kind, axis_name]
+
+    def _build_step(self, kind: StepKind, axis_name: str | None) -> Any:
+        program, dtype = self.program, self.compute_dtype
+        if kind is StepKind.TRAIN:
+            return steps_lib.make_train_step(
+                program.apply, self.loss, self.tx, self.metrics,
+                penalty_fn=program.penalty, compute_dtype=dtype, axis_name=axis_name,
             )  # fmt: skip
-            if kind is StepKind.TRAIN:
-                return train
-            return steps_lib.make_multi_step(train)
         if kind is StepKind.EVAL:
-            return self._eval_step or steps_lib.make_eval_step(
-                self.apply_fn, self.loss, self.metrics,
-                penalty_fn=self.penalty_fn, compute_dtype=self.compute_dtype,
-                axis_name=axis_name,
+            return steps_lib.make_eval_step(
+                program.apply, self.loss, self.metrics,
+                penalty_fn=program.penalty, compute_dtype=dtype, axis_name=axis_name,
             )  # fmt: skip
-        return self._predict_step or steps_lib.make_predict_step(
-            self.apply_fn, self.compute_dtype
-        )
+        return steps_lib.make_predict_step(program.apply, dtype)
+
+    def _pure_step(self, kind: StepKind, axis_name: str | None) -> Callable[..., Any]:
+        """The unjitted step of `kind`: the program's own, else the default."""
+        if kind is StepKind.TRAIN_FUSED:
+            return steps_lib.make_multi_step(self._pure_step(StepKind.TRAIN, axis_name))
+        own = {
+            StepKind.TRAIN: self.program.train_step,
+            StepKind.EVAL: self.program.test_step,
+            StepKind.PREDICT: self.program.predict_step,
+        }[kind]
+        return own or self.default_step(kind, axis_name)
 
     def _step(self, kind: StepKind) -> Callable[..., Any]:
         """The compiled step of `kind` for the current distribution and backend,
@@ -209,63 +231,37 @@ class Trainer(InferenceMixin):
             return batch
         return dist.shard_batch(batch, stacked=kind is StepKind.TRAIN_FUSED)
 
-    def _train(self, kind: StepKind, ts: steps_lib.TrainState, batch: Any) -> Any:
-        """One training execution; it donates only variables never published."""
-        step, batch = self._step(kind), self._batch(batch, kind)
+    def _train(self, kind: StepKind, batch: Any) -> Any:
+        """One training execution, advancing the context; returns its logs.
+        It donates the parameters unless they were handed out."""
+        step, batch, context = self._step(kind), self._batch(batch, kind), self.context
         if config.backend() != "jax":
-            return step(ts, batch)
-        shown = self._shown
-        return step(
-            ts, batch, ts.params is shown["params"] or ts.state is shown["state"]
-        )
-
-    # -- live state shared with callbacks --------------------------------------
-
-    def _publish(self, ts: steps_lib.TrainState) -> None:
-        self._ts = ts  # live: callbacks may read (or checkpoint) `train_state`
-        self._shown = {"params": ts.params, "state": ts.state}
-        self.model.variables = self._shown
-        self._rate_shown = self.optimizer.learning_rate
-
-    def _absorb(self, ts: steps_lib.TrainState) -> steps_lib.TrainState:
-        """Takes in what callbacks changed: variables, learning rate."""
-        current = self.model.variables
-        if current is not self._shown:
-            ts = ts._replace(params=current["params"], state=current["state"])
-        rate = self.optimizer.learning_rate
-        if rate is not self._rate_shown:
-            if callable(rate):
-                raise TypeError(
-                    "a learning-rate schedule cannot replace a rate mid-run."
-                )
-            ts = ts._replace(
-                opt_state=optimizers_lib.with_learning_rate(ts.opt_state, rate)
-            )
-        self._publish(ts)
-        return ts
+            ts, logs = step(context.current, batch)
+        else:
+            ts, logs = step(context.current, batch, context.shown)
+        context.advance(ts)
+        return logs
 
     def _start_state(self, first_x: Any, key: jax.Array) -> steps_lib.TrainState:
-        dist = self.distribution
-        if self.model.variables is None:
-            if self.init_fn is None:
-                raise ValueError(
-                    "fit: the model holds no variables and no init_fn was given."
-                )
-            init_key = random.split(key)[0]  # steps draw from fold_in(key, step)
-            init = self.init_fn
-            if dist is not None:  # layout checked on shapes, then born sharded
-                specs = dist.variable_specs(jax.eval_shape(init, init_key, first_x))
-                init = jax.jit(init, out_shardings=dist.shardings(specs))
-            self.model.variables = init(init_key, first_x)
-        variables = self.model.variables
-        ts = self._ts
-        if ts is None or jax.tree.structure(ts.params) != jax.tree.structure(
-            variables["params"]
-        ):
+        """The state a run starts from: the context's, else a fresh one from
+        the variables held (made by `init` when there are none)."""
+        ts = self.context.current
+        if ts is None:
+            variables = self.context.variables
+            if variables is None:
+                variables = self._init(first_x, key)
             ts = self._fresh_state(variables, key)
-        ts = ts._replace(params=variables["params"], state=variables["state"], key=key)
-        ts = backends.to_backend(ts, config.backend())
+        ts = backends.to_backend(ts._replace(key=key), config.backend())
+        dist = self.distribution
         return ts if dist is None else dist.place_state(ts)
+
+    def _init(self, first_x: Any, key: jax.Array) -> Any:
+        if self.program.init is None:
+            raise ValueError(
+                "fit: the model holds no variables and its program has no init."
+            )
+        init_key = random.split(key)[0]  # steps draw from fold_in(key, step)
+        return compile_init(self.program.init, self.distribution)(init_key, first_x)
 
     def _fresh_state(self, variables: Any, key: jax.Array) -> steps_lib.TrainState:
         """Step 0 with fresh optimizer and metric states, built with JAX (from
@@ -324,33 +320,35 @@ class Trainer(InferenceMixin):
         first = stream.first(initial_epoch)
         if first is None:
             raise ValueError("fit: the training data held no batches.")
-        ts = self._start_state(steps_lib.unpack_batch(first)[0], key)
-        self.model.stop_training = False
-        self._publish(ts)
-        calls.call("on_train_begin", {})
-        ts = self._absorb(ts)
-        logs: dict[str, float] = {}  # the last epoch's, for on_train_end
-        for epoch in range(initial_epoch, epochs):
-            # An epoch leaves its last finished step on the model if it fails.
-            ts, logs = self._fit_epoch(ts, epoch, stream, calls, class_weight)
-            try:
-                if run["validation"] is not None and _validates(epoch, validation_freq):
-                    val = self.run_evaluation(
-                        ts, run["validation"], validation_steps, calls
-                    )
-                    logs.update({f"val_{k}": v for k, v in val.items()})
-                self._publish(ts)
-                calls.call("on_epoch_end", epoch, logs)
-                ts = self._absorb(ts)
-            except BaseException:
-                if not _donated(ts):  # else the variables last published stand
-                    self._publish(ts)
-                raise
-            if self.model.stop_training or stream.exhausted:
-                break
+        self.context.begin(self._start_state(steps_lib.unpack_batch(first)[0], key))
+        validation = (run["validation"], validation_steps, validation_freq)
+        try:
+            calls.call("on_train_begin", {})
+            logs = self._epochs(range(initial_epoch, epochs), stream, calls,
+                                class_weight, validation)  # fmt: skip
+        except BaseException:
+            self.context.recover()  # the last finished step stands
+            raise
         calls.call("on_train_end", logs)
-        self._ts = self._absorb(ts)
         return history
+
+    def _epochs(
+        self, epochs: range, stream: EpochStream, calls: CallbackList,
+        class_weight: Mapping[int, float] | None, validation: tuple[Any, Any, Any],
+    ) -> dict[str, float]:  # fmt: skip
+        """The epochs of one `fit`; returns the last epoch's logs."""
+        data, steps, freq = validation
+        logs: dict[str, float] = {}
+        for epoch in epochs:
+            logs = self._fit_epoch(epoch, stream, calls, class_weight)
+            if data is not None and _validates(epoch, freq):
+                val = self.run_evaluation(self.context.current, data, steps, calls)
+                logs.update({f"val_{k}": v for k, v in val.items()})
+            self.context.show()  # epoch-end hooks often keep the weights
+            calls.call("on_epoch_end", epoch, logs)
+            if self.context.stop_training or stream.exhausted:
+                break
+        return logs
 
     def _prepare(
         self, x, y, batch_size, validation_split, validation_data, shuffle,
@@ -378,41 +376,30 @@ class Trainer(InferenceMixin):
         return {"train": train, "validation": validation_data}
 
     def _fit_epoch(
-        self, ts: steps_lib.TrainState, epoch: int, stream: EpochStream,
-        calls: CallbackList, class_weight: Mapping[int, float] | None,
-    ) -> tuple[steps_lib.TrainState, dict[str, float]]:  # fmt: skip
-        """One epoch of steps: the state after it and its last logs (floats)."""
-        batch_hooks = [c for c in calls.callbacks if c.implements_train_batch_hooks()]
-        per_batch = any(c.reads_model_per_batch for c in batch_hooks)
-        ts = ts._replace(metrics=steps_lib.init_metrics(self.metrics))
+        self, epoch: int, stream: EpochStream, calls: CallbackList,
+        class_weight: Mapping[int, float] | None,
+    ) -> dict[str, float]:  # fmt: skip
+        """One epoch of steps; returns its last logs (floats)."""
+        hooks = any(c.implements_train_batch_hooks() for c in calls.callbacks)
+        self.context.update(metrics=steps_lib.init_metrics(self.metrics))
         calls.call("on_epoch_begin", epoch, {})
-        ts = self._absorb(ts)
         batches = stream.epoch(epoch)
         if class_weight:
             batches = (_class_weights(b, class_weight) for b in batches)
         if not stream.dataset.in_memory:  # read and decode ahead, on a thread
             batches = data_lib.prefetch(batches)
         index, logs = -1, {}  # the last batch run so far in this epoch
-        try:
-            for stacked, batch in executions(batches, self.steps_per_execution):
-                index += self.steps_per_execution if stacked else 1
-                if batch_hooks:
-                    calls.call("on_train_batch_begin", index, {})
-                    ts = self._absorb(ts) if per_batch else ts
-                kind = StepKind.TRAIN_FUSED if stacked else StepKind.TRAIN
-                ts, logs = self._train(kind, ts, batch)
-                if batch_hooks:
-                    if per_batch:
-                        self._publish(ts)
-                    calls.call("on_train_batch_end", index, self._floats(logs))
-                    ts = self._absorb(ts) if per_batch else ts
-                if self.model.stop_training:
-                    break
-        except BaseException:
-            if not _donated(ts):  # else the variables last published stand
-                self._publish(ts)
-            raise
-        return ts, self._floats(logs)
+        for stacked, batch in executions(batches, self.steps_per_execution):
+            index += self.steps_per_execution if stacked else 1
+            if hooks:
+                calls.call("on_train_batch_begin", index, {})
+            kind = StepKind.TRAIN_FUSED if stacked else StepKind.TRAIN
+            logs = self._train(kind, batch)
+            if hooks:
+                calls.call("on_train_batch_end", index, self._floats(logs))
+            if self.context.stop_training:
+                break
+        return self._floats(logs)
 
     # -- one batch at a time -----------------------------------------------------
 
@@ -433,19 +420,35 @@ class Trainer(InferenceMixin):
         batch = data_lib.as_batch(x, y, sample_weight)
         if class_weight:
             batch = _class_weights(batch, class_weight)
-        ts = self._ts
-        if (
-            ts is None
-            or self.model.variables is None
-            or (ts.params is not self.model.variables["params"])
-        ):
-            metrics = None if ts is None else ts.metrics
-            ts = self._start_state(steps_lib.unpack_batch(batch)[0], random.next_key())
-            ts = ts if metrics is None else ts._replace(metrics=metrics)
-        self._publish(ts)
-        ts, logs = self._train(StepKind.TRAIN, ts, batch)
-        self._publish(ts)
+        if self.context.current is None:
+            first_x = steps_lib.unpack_batch(batch)[0]
+            self.context.begin(self._start_state(first_x, random.next_key()))
+        logs = self._train(StepKind.TRAIN, batch)
         return flat_logs(self._floats(logs), return_dict)
+
+
+_PROGRAM_FIELDS = {"init_fn": "init", "penalty_fn": "penalty",
+                   "train_step": "train_step", "eval_step": "test_step",
+                   "predict_step": "predict_step"}  # fmt: skip
+
+
+def _as_program(program: Any, **functions: Any) -> Any:
+    """`program` itself, or a `Program` around an apply function and the
+    Trainer's keywords (`init_fn=`, ...)."""
+    given = {k: fn for k, fn in functions.items() if fn is not None}
+    if hasattr(program, "apply") and hasattr(program, "train_step"):
+        if given:
+            raise TypeError(
+                f"Trainer: given a program, it takes its functions from it; "
+                f"received {sorted(given)} as well. Put them in the program."
+            )
+        return program
+    if not callable(program):
+        raise TypeError(
+            "Trainer: expected a train.Program or an apply function, received "
+            f"{type(program).__name__}."
+        )
+    return Program(apply=program, **{_PROGRAM_FIELDS[k]: v for k, v in given.items()})
 
 
 def _validates(epoch: int, validation_freq: Any) -> bool:
@@ -471,11 +474,3 @@ def _validation_parts(data: Any) -> tuple[Any, Any, Any]:
             )
         return (*data, None)[:3]
     return data, None, None
-
-
-def _donated(ts: steps_lib.TrainState) -> bool:
-    """Whether a step has taken `ts`'s parameter buffers (JAX arrays only)."""
-    return any(
-        isinstance(leaf, jax.Array) and leaf.is_deleted()
-        for leaf in jax.tree.leaves((ts.params, ts.state))
-    )

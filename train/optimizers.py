@@ -16,6 +16,7 @@ gradients every k steps).
 
 from __future__ import annotations
 
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
@@ -45,6 +46,7 @@ class Optimizer(ABC):
         weight_decay: float | None = None,
         gradient_accumulation_steps: int | None = None,
     ):
+        self._followers: weakref.WeakSet[Any] = weakref.WeakSet()
         given = self.default_learning_rate if learning_rate is None else learning_rate
         self.learning_rate = given
         self.clipnorm = clipnorm
@@ -56,6 +58,22 @@ class Optimizer(ABC):
     @property
     def name(self) -> str:
         return type(self).__name__.lower()
+
+    @property
+    def learning_rate(self) -> float | Schedule:
+        """The rate (or schedule); assigning a number mid-run changes the next
+        step of every run that follows this optimizer."""
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, rate: float | Schedule) -> None:
+        self._learning_rate = rate
+        for run in list(self._followers):
+            run.rate_changed(rate)
+
+    def follow(self, run: Any) -> None:
+        """Tells `run` (a `train.RunContext`, held weakly) of each new rate."""
+        self._followers.add(run)
 
     @abstractmethod
     def _core(self, learning_rate: Any) -> optax.GradientTransformation:

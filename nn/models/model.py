@@ -66,13 +66,28 @@ class Model(TrainingMixin, SavingMixin, Layer):
 
     def __init__(self, *, name: str | None = None, **kwargs: Any):
         Layer.__init__(self, name=name, **kwargs)
-        self.variables: Variables | None = None
         self.input_specs: tuple[jax.ShapeDtypeStruct, ...] | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name == "variables" and value is not None and self.variables is None:
-            value = weights_surface.adopt(self, value)  # keep its layers' training
         object.__setattr__(self, name, value)  # models, unlike layers, are mutable
+
+    @property
+    def variables(self) -> Variables | None:
+        """`{"params", "state"}` the model holds (None until built). Once it is
+        compiled they live in its trainer's run context, so during `fit` they
+        are the last finished step's, and assigning them changes the next."""
+        if self.trainer is not None:
+            return self.trainer.context.variables
+        return self.__dict__.get("_variables")
+
+    @variables.setter
+    def variables(self, variables: Variables | None) -> None:
+        if variables is not None and self.variables is None:
+            variables = weights_surface.adopt(self, variables)  # keep layers' values
+        if self.trainer is not None:
+            self.trainer.context.variables = variables
+        else:
+            self.__dict__["_variables"] = variables
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.default_name!r}>"

@@ -18,8 +18,9 @@ from typing import Any
 
 from nn.layers import weights_surface
 from train import steps as steps_lib
+from train.compiling import StepKind
 from train.fit import Trainer
-from train.steps import make_eval_step, make_predict_step, make_train_step
+from train.program import Program
 
 
 def _overridden(model: Any, name: str) -> Any:
@@ -34,7 +35,36 @@ class TrainingMixin:
     overridable pure steps."""
 
     trainer: Trainer | None = None
-    stop_training: bool = False
+
+    @property
+    def stop_training(self) -> bool:
+        """Set it to True (from a callback) to end `fit` after this step."""
+        if self.trainer is not None:
+            return self.trainer.context.stop_training
+        return self.__dict__.get("_stop_training", False)
+
+    @stop_training.setter
+    def stop_training(self, stop: bool) -> None:
+        if self.trainer is not None:
+            self.trainer.context.stop_training = stop
+        else:
+            self.__dict__["_stop_training"] = stop
+
+    @property
+    def train_state(self) -> Any:
+        """The trainer's `TrainState` (see `train.RunContext.train_state`);
+        None before the model is compiled and trained."""
+        return None if self.trainer is None else self.trainer.context.train_state
+
+    def program(self) -> Program:
+        """The model's pure functions as the trainer runs them: `apply`,
+        `init`, `penalty`, and the steps this class overrides."""
+        return Program(
+            apply=self.apply, init=self.init, penalty=self.penalty,
+            train_step=_overridden(self, "train_step"),
+            test_step=_overridden(self, "test_step"),
+            predict_step=_overridden(self, "predict_step"),
+        )  # fmt: skip
 
     def compile(
         self,
@@ -74,18 +104,17 @@ class TrainingMixin:
           <Adam learning_rate=0.001>
         """
         _single_output_only(loss_weights, weighted_metrics)
-        self.trainer = Trainer(
-            self.apply, loss, optimizer, list(metrics or ()),
-            init_fn=self.init, penalty_fn=self.penalty,
+        variables = self.variables  # from here on, the new trainer holds them
+        trainer = Trainer(
+            self.program(), loss, optimizer, list(metrics or ()),
             steps_per_execution=steps_per_execution, model=self,
-            train_step=_overridden(self, "train_step"),
-            eval_step=_overridden(self, "test_step"),
-            predict_step=_overridden(self, "predict_step"),
             distribution=distribution, run_eagerly=run_eagerly,
             jit_compile=jit_compile, auto_scale_loss=auto_scale_loss,
             trainable_mask=_frozen_mask(self),
             constraint_fn=self.constrain if self.has_constraints() else None,
         )  # fmt: skip
+        trainer.context.variables = variables
+        self.trainer, self.__dict__["_variables"] = trainer, None
         self.optimizer = self.trainer.optimizer
         self._compile_args = {
             "loss_weights": loss_weights, "weighted_metrics": weighted_metrics,
@@ -107,13 +136,13 @@ class TrainingMixin:
         """The compiled trainer, or (predicting needs no loss) a bare one kept
         on the model so that its compiled step is reused."""
         weights_surface.home(self)  # a model with known inputs builds itself
+        return self._trainer_or_bare()
+
+    def _trainer_or_bare(self) -> Trainer:
         if self.trainer is not None:
             return self.trainer
         if "_bare_trainer" not in vars(self):
-            self._bare_trainer = Trainer(
-                self.apply, "mse", model=self,
-                predict_step=_overridden(self, "predict_step"),
-            )  # fmt: skip
+            self._bare_trainer = Trainer(self.program(), "mse", model=self)
         return self._bare_trainer
 
     # -- the pure steps ---------------------------------------------------------
@@ -125,29 +154,21 @@ class TrainingMixin:
         optimizer, metrics and regularizer penalties. An override must stay
         pure: `(TrainState, batch) -> (TrainState, logs)`.
         """
-        trainer = self._compiled("train_step")
-        step = make_train_step(
-            self.apply, trainer.loss, trainer.tx, trainer.metrics,
-            penalty_fn=self.penalty, compute_dtype=trainer.compute_dtype,
-        )  # fmt: skip
+        step = self._compiled("train_step").default_step(StepKind.TRAIN)
         return step(train_state, batch)
 
     def test_step(self, train_state: Any, batch: Any) -> tuple[Any, dict[str, Any]]:
         """One pure evaluation step (`evaluate`, validation); override it like
         `train_step`: `(TrainState, batch) -> (TrainState, logs)`, updating only
         `train_state.metrics`."""
-        trainer = self._compiled("test_step")
-        step = make_eval_step(
-            self.apply, trainer.loss, trainer.metrics,
-            penalty_fn=self.penalty, compute_dtype=trainer.compute_dtype,
-        )  # fmt: skip
+        step = self._compiled("test_step").default_step(StepKind.EVAL)
         return step(train_state, batch)
 
     def predict_step(self, variables: Any, x: Any) -> Any:
         """One pure prediction step, `(variables, x) -> y_pred`; override it to
         change what `predict` returns (e.g. probabilities instead of logits)."""
-        compute_dtype = None if self.trainer is None else self.trainer.compute_dtype
-        return make_predict_step(self.apply, compute_dtype)(variables, x)
+        step = self._trainer_or_bare().default_step(StepKind.PREDICT)
+        return step(variables, x)
 
     def compute_loss(
         self,

@@ -132,13 +132,13 @@ def test_the_callback_saves_the_live_state_of_each_epoch(tmp_path):
     manager.close()
 
 
-def test_the_callback_finds_the_trainer_of_a_model():
+def test_the_callback_saves_the_models_train_state():
     saved = []
     fake = SimpleNamespace(
         unit="epoch", save=lambda epoch, ts, logs: saved.append((epoch, ts))
     )
     callback = CheckpointCallback(fake)
-    callback.set_model(SimpleNamespace(trainer=SimpleNamespace(train_state="ts")))
+    callback.set_model(SimpleNamespace(train_state="ts"))
     callback.on_epoch_end(0, {})
     assert saved == [(1, "ts")]
     callback.set_model(SimpleNamespace())

@@ -6,20 +6,19 @@ from typing import Any
 
 
 def live_train_state(model: Any, owner: str) -> Any:
-    """`model.trainer.train_state` (an `nn.Model`) or `model.train_state` (a
-    `Trainer` used directly): the state as of the last finished step.
+    """`model.train_state`: the run's state as of the last finished step (an
+    `nn.Model` and a `Trainer` both read it from their run context).
 
     Its optimizer and metric buffers are donated to the next step, so whoever
     keeps them past the hook must copy them (orbax's save copies to host
     before it returns).
 
     Raises:
-      ValueError: if neither holds a `train_state`; the message names `owner`.
+      ValueError: if the model has no train state yet; the message names `owner`.
     """
-    for holder in (getattr(model, "trainer", None), model):
-        ts = getattr(holder, "train_state", None)
-        if ts is not None:
-            return ts
-    raise ValueError(
-        f"{owner}: neither the model nor its trainer has a train_state to save."
-    )
+    ts = getattr(model, "train_state", None)
+    if ts is None:
+        raise ValueError(
+            f"{owner}: the model has no train_state to save (compile and fit it)."
+        )
+    return ts

@@ -1,13 +1,14 @@
 """The callback protocol of the fit loop, with Keras's hook names.
 
 A callback sees the training run through `self.model`, the object the loop
-was started for (an `nn.Model`, or any object with the same attributes). The
-loop keeps that object current at every hook, and reads it back afterwards,
-so a callback may change the run between steps:
+was started for (an `nn.Model`, or the `Trainer` itself). Its attributes
+read and write the trainer's run context (`train.RunContext`), the one owner
+of the run's state, so a callback may change the run between steps:
 
-* `model.variables`: `{"params", "state"}` as of the last finished step
-  (in batch hooks, of a callback whose `reads_model_per_batch` is True);
-  assigning new variables makes the next step start from them.
+* `model.variables`: `{"params", "state"}` as of the last finished step;
+  assigning new variables makes the next step start from them. Variables a
+  callback reads stay valid after later steps (they are not donated).
+* `model.train_state`: the whole `TrainState` (for checkpoints).
 * `model.optimizer.learning_rate`: reading gives the current rate; assigning
   a float makes the next step use it. (It may be a schedule, a function of
   the step, which cannot be replaced mid-run.)
@@ -60,13 +61,6 @@ class Callback:
 
     def set_params(self, params: dict[str, Any]) -> None:
         self.params = params
-
-    # Whether this callback's batch hooks may read or set `model.variables`
-    # (or `train_state`). The loop publishes them at every batch hook only when
-    # some callback says so; between publications it lets each step reuse the
-    # previous step's parameter buffers. Callbacks that only read `logs` or
-    # set `stop_training` answer False.
-    reads_model_per_batch: bool = True
 
     def implements_train_batch_hooks(self) -> bool:
         """Whether the loop must call the per-batch training hooks (and so turn

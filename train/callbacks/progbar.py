@@ -52,7 +52,6 @@ class ProgbarLogger(Callback):
       2/2 - 0s ...s/step - loss: 0.5000 - val_loss: 0.2500
     """
 
-    reads_model_per_batch = False  # its batch hooks read logs only
     _in_fit = False  # validation inside fit draws no bar of its own
 
     def __init__(self, count_mode: str = "steps", stream: TextIO | None = None):

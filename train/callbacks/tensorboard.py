@@ -47,8 +47,6 @@ class TensorBoard(Callback):
       ['train', 'validation'] 1
     """
 
-    reads_model_per_batch = False  # its batch hooks read logs only
-
     def __init__(
         self,
         log_dir: str | os.PathLike = "logs",

@@ -22,8 +22,6 @@ class TerminateOnNaN(Callback):
       True
     """
 
-    reads_model_per_batch = False  # its batch hooks read logs only
-
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):

@@ -21,6 +21,7 @@ from train import data as data_lib
 from train import steps as steps_lib
 from train.callbacks import Callback, CallbackList, ProgbarLogger
 from train.compiling import StepKind
+from train.step_logs import StepLogs
 
 
 def floats(logs: Mapping[str, Any], order: Iterable[str] = ()) -> dict[str, float]:
@@ -33,9 +34,7 @@ def floats(logs: Mapping[str, Any], order: Iterable[str] = ()) -> dict[str, floa
       >>> floats({"accuracy": np.float32(0.5), "loss": 2}, ["loss", "accuracy"])
       {'loss': 2.0, 'accuracy': 0.5}
     """
-    first = [k for k in order if k in logs]
-    rest = [k for k in logs if k not in first]
-    return {k: float(logs[k]) for k in (*first, *rest)}
+    return StepLogs(logs, order).copy()
 
 
 def verbosity(verbose: Any) -> int:
@@ -102,6 +101,10 @@ class InferenceMixin:
     def _floats(self, logs: Mapping[str, Any]) -> dict[str, float]:
         return floats(logs, self.metrics_names)
 
+    def _late(self, logs: Mapping[str, Any]) -> StepLogs:
+        """A step's logs for batch hooks, read from the device only if read."""
+        return StepLogs(logs, self.metrics_names)
+
     def run_evaluation(
         self, ts: Any, dataset: Iterable[Any], steps: int | None, calls: CallbackList
     ) -> dict[str, float]:
@@ -119,7 +122,7 @@ class InferenceMixin:
                 calls.call("on_test_batch_begin", index, {})
             ts, logs = self._step(StepKind.EVAL)(ts, self._batch(batch))
             if hooks:
-                calls.call("on_test_batch_end", index, self._floats(logs))
+                calls.call("on_test_batch_end", index, self._late(logs))
         if not logs:
             raise ValueError("evaluate: the data held no batches.")
         logs = self._floats(logs)

@@ -19,11 +19,10 @@ too), the context holds the last finished step.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import jax
-import numpy as np
 
 from stateless import config, mixed_precision, random
 from train import backends, distribute
@@ -35,25 +34,14 @@ from train import steps as steps_lib
 from train._epochs import EpochStream, executions
 from train._inference import InferenceMixin, adapt, flat_logs, verbosity
 from train.callbacks import Callback, CallbackList, History, ProgbarLogger
+from train.class_weights import weigh_by_class
 from train.compiling import StepKind, compile_init, compile_step
+from train.device_feed import DeviceFeed, can_feed, gathering
 from train.freezing import freeze
 from train.precision import dynamic_loss_scale
 from train.program import Program
 from train.projection import project
 from train.run_context import RunContext
-
-
-def _class_weights(batch: tuple[Any, ...], class_weight: Mapping[int, float]) -> tuple:
-    """`(x, y, w)` with `w` scaled by the weight of each example's class."""
-    x, y, w = steps_lib.unpack_batch(batch)
-    labels = np.asarray(y)
-    if labels.ndim > 1 and labels.shape[-1] > 1:
-        labels = labels.argmax(-1)
-    scale = np.vectorize(lambda c: class_weight.get(int(c), 1.0))(
-        labels.reshape(len(labels), -1)[:, 0]
-    )
-    w = scale.astype(np.float32) if w is None else np.asarray(w) * scale
-    return x, y, w
 
 
 class Trainer(InferenceMixin):
@@ -213,16 +201,21 @@ class Trainer(InferenceMixin):
         }[kind]
         return own or self.default_step(kind, axis_name)
 
-    def _step(self, kind: StepKind) -> Callable[..., Any]:
+    def _step(self, kind: StepKind, gathers: int | None = None) -> Callable[..., Any]:
         """The compiled step of `kind` for the current distribution and backend,
-        built once (see `train.compiling`)."""
+        built once (see `train.compiling`); with `gathers`, one that gathers
+        batches of that size from data on the device (see `train.device_feed`)."""
         dist, backend = self.distribution, config.backend()
-        if (kind, dist, backend) not in self._compiled:
+        key = (kind, dist, backend, gathers)
+        if key not in self._compiled:
             pure = self._pure_step(kind, getattr(dist, "axis_name", None))
-            self._compiled[kind, dist, backend] = compile_step(
+            if gathers is not None:
+                count = self.steps_per_execution if kind is StepKind.TRAIN_FUSED else 1
+                pure = gathering(pure, count, gathers)
+            self._compiled[key] = compile_step(
                 pure, kind, dist, backend, self.run_eagerly
             )
-        return self._compiled[kind, dist, backend]
+        return self._compiled[key]
 
     def _batch(self, batch: Any, kind: StepKind = StepKind.TRAIN) -> Any:
         """`batch` split over the distribution's batch axis (as is without one)."""
@@ -241,6 +234,22 @@ class Trainer(InferenceMixin):
             ts, logs = step(context.current, batch, context.shown)
         context.advance(ts)
         return logs
+
+    def _train_fed(self, kind: StepKind, size: int, feed: DeviceFeed) -> Any:
+        """One execution gathering its batches on the device (see `_train`)."""
+        step, context = self._step(kind, gathers=size), self.context
+        ts, (logs, feed.start) = step(context.current, feed.inputs(), context.shown)
+        context.advance(ts)
+        return logs
+
+    def _feed(self, dataset: Any, steps_per_epoch: Any, class_weight: Any) -> Any:
+        """The data on the device for this fit, or None to stream it from host
+        memory (see `train.device_feed`)."""
+        if config.backend() != "jax" or self.run_eagerly:
+            return None
+        if not can_feed(dataset, steps_per_epoch, self.distribution):
+            return None
+        return DeviceFeed(dataset, class_weight)
 
     def _start_state(self, first_x: Any, key: jax.Array) -> steps_lib.TrainState:
         """The state a run starts from: the context's, else a fresh one from
@@ -322,10 +331,11 @@ class Trainer(InferenceMixin):
             raise ValueError("fit: the training data held no batches.")
         self.context.begin(self._start_state(steps_lib.unpack_batch(first)[0], key))
         validation = (run["validation"], validation_steps, validation_freq)
+        feed = self._feed(run["train"], steps_per_epoch, class_weight)
         try:
             calls.call("on_train_begin", {})
             logs = self._epochs(range(initial_epoch, epochs), stream, calls,
-                                class_weight, validation)  # fmt: skip
+                                (feed, class_weight), validation)  # fmt: skip
         except BaseException:
             self.context.recover()  # the last finished step stands
             raise
@@ -334,13 +344,14 @@ class Trainer(InferenceMixin):
 
     def _epochs(
         self, epochs: range, stream: EpochStream, calls: CallbackList,
-        class_weight: Mapping[int, float] | None, validation: tuple[Any, Any, Any],
+        source: tuple[Any, Any], validation: tuple[Any, Any, Any],
     ) -> dict[str, float]:  # fmt: skip
-        """The epochs of one `fit`; returns the last epoch's logs."""
+        """The epochs of one `fit`; returns the last epoch's logs. `source` is
+        `(feed, class_weight)`: the data on the device, or None to stream it."""
         data, steps, freq = validation
         logs: dict[str, float] = {}
         for epoch in epochs:
-            logs = self._fit_epoch(epoch, stream, calls, class_weight)
+            logs = self._fit_epoch(epoch, stream, calls, source)
             if data is not None and _validates(epoch, freq):
                 val = self.run_evaluation(self.context.current, data, steps, calls)
                 logs.update({f"val_{k}": v for k, v in val.items()})
@@ -377,29 +388,51 @@ class Trainer(InferenceMixin):
 
     def _fit_epoch(
         self, epoch: int, stream: EpochStream, calls: CallbackList,
-        class_weight: Mapping[int, float] | None,
+        source: tuple[Any, Any],
     ) -> dict[str, float]:  # fmt: skip
         """One epoch of steps; returns its last logs (floats)."""
         hooks = any(c.implements_train_batch_hooks() for c in calls.callbacks)
         self.context.update(metrics=steps_lib.init_metrics(self.metrics))
         calls.call("on_epoch_begin", epoch, {})
-        batches = stream.epoch(epoch)
-        if class_weight:
-            batches = (_class_weights(b, class_weight) for b in batches)
-        if not stream.dataset.in_memory:  # read and decode ahead, on a thread
-            batches = data_lib.prefetch(batches)
+        feed = source[0]
         index, logs = -1, {}  # the last batch run so far in this epoch
-        for stacked, batch in executions(batches, self.steps_per_execution):
-            index += self.steps_per_execution if stacked else 1
+        for kind, batch in self._executions(epoch, stream, source):
+            index += self.steps_per_execution if kind is StepKind.TRAIN_FUSED else 1
             if hooks:
                 calls.call("on_train_batch_begin", index, {})
-            kind = StepKind.TRAIN_FUSED if stacked else StepKind.TRAIN
-            logs = self._train(kind, batch)
+            if feed is None:
+                logs = self._train(kind, batch)
+            else:
+                logs = self._train_fed(kind, batch, feed)
             if hooks:
-                calls.call("on_train_batch_end", index, self._floats(logs))
+                calls.call("on_train_batch_end", index, self._late(logs))
             if self.context.stop_training:
                 break
         return self._floats(logs)
+
+    def _executions(
+        self, epoch: int, stream: EpochStream, source: tuple[Any, Any]
+    ) -> Iterator[tuple[StepKind, Any]]:
+        """`(kind, batch)` of each execution of the epoch; with data on the
+        device, `(kind, batch size)`."""
+        feed, class_weight = source
+        if feed is not None:
+            yield from feed.epoch(epoch, self.steps_per_execution)
+            return
+        batches = stream.epoch(epoch)
+        if class_weight:
+            batches = (weigh_by_class(b, class_weight) for b in batches)
+        if config.backend() == "jax" and self.distribution is None:
+            # Read, stack and copy to the device ahead, on a thread: the next
+            # batch is there when its step starts.
+            groups = executions(batches, self.steps_per_execution)
+            groups = data_lib.prefetch((s, jax.device_put(b)) for s, b in groups)
+        else:
+            if not stream.dataset.in_memory:  # read and decode ahead, on a thread
+                batches = data_lib.prefetch(batches)
+            groups = executions(batches, self.steps_per_execution)
+        for stacked, batch in groups:
+            yield (StepKind.TRAIN_FUSED if stacked else StepKind.TRAIN), batch
 
     # -- one batch at a time -----------------------------------------------------
 
@@ -419,7 +452,7 @@ class Trainer(InferenceMixin):
         """
         batch = data_lib.as_batch(x, y, sample_weight)
         if class_weight:
-            batch = _class_weights(batch, class_weight)
+            batch = weigh_by_class(batch, class_weight)
         if self.context.current is None:
             first_x = steps_lib.unpack_batch(batch)[0]
             self.context.begin(self._start_state(first_x, random.next_key()))

@@ -128,8 +128,10 @@ def main(
     parser.add_argument("model", choices=models_spec.MODELS)
     parser.add_argument("variant", choices=list(variants))
     parser.add_argument("--quick", action="store_true", help="few steps/repeats")
-    parser.add_argument("--batch", type=int, default=models_spec.BATCH)
+    parser.add_argument("--batch", type=int, default=None, help="default: the model's")
     args = parser.parse_args()
+    if args.batch is None:
+        args.batch = models_spec.batch_of(args.model)
     steps, repeats = models_spec.budget(args.model, args.quick)
     result = run(args.model, args.variant, args.batch, steps, repeats)
 

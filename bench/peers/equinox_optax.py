@@ -104,8 +104,16 @@ class Transformer(eqx.Module):
 def build_model(model: str) -> eqx.Module:
     """`model` (see `bench.models_spec`) for one example, from key 0."""
     key = jax.random.key(0)
-    if model == "mlp":
-        return eqx.nn.MLP(784, spec.CLASSES, 256, 2, activation=jax.nn.relu, key=key)
+    if model in spec.MLPS:
+        inputs, hidden = spec.MLPS[model]
+        return eqx.nn.MLP(
+            inputs,
+            spec.CLASSES,
+            hidden[0],
+            len(hidden),
+            activation=jax.nn.relu,
+            key=key,
+        )
     return {"cnn": CNN, "transformer": Transformer}[model](key)
 
 

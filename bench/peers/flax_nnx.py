@@ -35,15 +35,20 @@ VARIANTS = {
 
 
 class MLP(nnx.Module):
-    """784 -> 256 -> 256 -> 10, relu."""
+    """inputs -> hidden... (relu) -> 10, as `spec.MLPS[model]`."""
 
-    def __init__(self, rngs: nnx.Rngs):
-        self.h1 = nnx.Linear(784, 256, rngs=rngs)
-        self.h2 = nnx.Linear(256, 256, rngs=rngs)
-        self.out = nnx.Linear(256, spec.CLASSES, rngs=rngs)
+    def __init__(self, rngs: nnx.Rngs, model: str = "mlp"):
+        inputs, hidden = spec.MLPS[model]
+        widths = [inputs, *hidden]
+        self.hidden = nnx.List(
+            [nnx.Linear(a, b, rngs=rngs) for a, b in zip(widths, widths[1:])]
+        )
+        self.out = nnx.Linear(widths[-1], spec.CLASSES, rngs=rngs)
 
     def __call__(self, x):
-        return self.out(nnx.relu(self.h2(nnx.relu(self.h1(x)))))
+        for layer in self.hidden:
+            x = nnx.relu(layer(x))
+        return self.out(x)
 
 
 class CNN(nnx.Module):
@@ -96,7 +101,9 @@ class Transformer(nnx.Module):
 
 def build_model(model: str) -> nnx.Module:
     """`model` (see `bench.models_spec`) with fresh parameters from seed 0."""
-    return {"mlp": MLP, "cnn": CNN, "transformer": Transformer}[model](nnx.Rngs(0))
+    if model in spec.MLPS:
+        return MLP(nnx.Rngs(0), model)
+    return {"cnn": CNN, "transformer": Transformer}[model](nnx.Rngs(0))
 
 
 def _loss(net, x, y):

@@ -64,11 +64,13 @@ def _block(key) -> dict[str, Any]:
 def init_params(model: str, key: jax.Array) -> dict[str, Any]:
     """Fresh parameters of `model` (see `bench.models_spec`)."""
     ks = jax.random.split(key, 4 + spec.BLOCKS)
-    if model == "mlp":
+    if model in spec.MLPS:
+        inputs, hidden = spec.MLPS[model]
+        widths = [inputs, *hidden]
+        keys = jax.random.split(ks[0], len(widths))
         return {
-            "h1": _dense(ks[0], 784, 256),
-            "h2": _dense(ks[1], 256, 256),
-            "out": _dense(ks[2], 256, spec.CLASSES),
+            "hidden": [_dense(k, a, b) for k, a, b in zip(keys, widths, widths[1:])],
+            "out": _dense(keys[-1], widths[-1], spec.CLASSES),
         }
     if model == "cnn":
         return {
@@ -115,10 +117,10 @@ def _encoder_block(p, h_BxTxD):
 
 def forward(model: str, params: dict[str, Any], x: jax.Array) -> jax.Array:
     """The logits `(B, 10)` of `model` for a batch `x`."""
-    if model == "mlp":
-        h = jax.nn.relu(x @ params["h1"]["w"] + params["h1"]["b"])
-        h = jax.nn.relu(h @ params["h2"]["w"] + params["h2"]["b"])
-        return h @ params["out"]["w"] + params["out"]["b"]
+    if model in spec.MLPS:
+        for p in params["hidden"]:
+            x = jax.nn.relu(x @ p["w"] + p["b"])
+        return x @ params["out"]["w"] + params["out"]["b"]
     if model == "cnn":
         h = _conv_relu_pool(params["c2"], _conv_relu_pool(params["c1"], x))
         h = h.reshape(h.shape[0], -1)

@@ -68,11 +68,11 @@ class Transformer(keras.Model):
 def build_model(model: str) -> keras.Model:
     """`model` (see `bench.models_spec`) as a built Keras model."""
     layers = keras.layers
-    if model == "mlp":
+    if model in spec.MLPS:
+        inputs, hidden = spec.MLPS[model]
         return keras.Sequential([
-            keras.Input((784,)),
-            layers.Dense(256, activation="relu"),
-            layers.Dense(256, activation="relu"),
+            keras.Input((inputs,)),
+            *[layers.Dense(width, activation="relu") for width in hidden],
             layers.Dense(spec.CLASSES),
         ])  # fmt: skip
     if model == "cnn":

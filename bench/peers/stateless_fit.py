@@ -7,6 +7,8 @@ thread, callbacks and host syncs are all inside the timing. Variants:
 
 * ``spe1``: `steps_per_execution=1`, one compiled step per batch.
 * ``fused``: `steps_per_execution=FUSED_STEPS`, a `lax.scan` per execution.
+* ``spe1_verbose``: ``spe1`` with `verbose=1`: the progress bar, which prints
+  to a pipe here (one line per epoch) and gets every step's logs.
 
 The first step is a `fit` over the first batch (the first `k` batches when
 fused) of a model whose variables are already built.
@@ -33,6 +35,7 @@ from train import losses, optimizers
 
 VARIANTS = {
     "spe1": "stateless fit, steps_per_execution=1",
+    "spe1_verbose": "stateless fit, steps_per_execution=1, verbose=1",
     "fused": f"stateless fit, steps_per_execution={spec.FUSED_STEPS}",
 }
 
@@ -68,11 +71,11 @@ class Transformer(nn.Model):
 
 def build_model(model: str) -> nn.Model:
     """`model` (see `bench.models_spec`) as an `nn` model, without variables."""
-    if model == "mlp":
+    if model in spec.MLPS:
+        inputs, hidden = spec.MLPS[model]
         return nn.Sequential([
-            layers.Input((784,)),
-            layers.Dense(256, activation="relu"),
-            layers.Dense(256, activation="relu"),
+            layers.Input((inputs,)),
+            *[layers.Dense(width, activation="relu") for width in hidden],
             layers.Dense(spec.CLASSES),
         ])  # fmt: skip
     if model == "cnn":
@@ -105,9 +108,11 @@ def run(model: str, variant: str, batch: int, steps: int, repeats: int) -> dict:
         steps_per_execution=fused,
     )
 
+    verbose = 1 if variant == "spe1_verbose" else 0
+
     def fit(xs, ys) -> float:
         history = net.fit(
-            xs, ys, batch_size=batch, epochs=1, verbose=0, shuffle=False, seed=0
+            xs, ys, batch_size=batch, epochs=1, verbose=verbose, shuffle=False, seed=0
         )
         return float(history.history["loss"][-1])
 

@@ -111,15 +111,21 @@ class ProgbarLogger(Callback):
         self._seen = 0
         self._last_draw = -math.inf
         self._drawn = 0  # characters on the line being redrawn
+        self._pending: Mapping[str, float] | None = None  # the last step's logs
 
     def on_train_batch_end(self, batch, logs=None):
         now = time.perf_counter()
         self._seen = batch + 1
         if self._first_step is None:
             self._first_step = (self._seen, now)
+        # Draw the previous step's logs (the first step's own): ready by now,
+        # so reading them (see `train.step_logs`) does not wait for the step
+        # just queued.
+        shown = logs if self._pending is None else self._pending
+        self._pending = logs
         if self._redraw and now - self._last_draw >= _INTERVAL:
             self._last_draw = now
-            self._draw(self._line(now, logs, final=False), end="")
+            self._draw(self._line(now, shown, final=False), end="")
 
     def on_epoch_end(self, epoch, logs=None):
         if not self._verbose:

@@ -141,12 +141,35 @@ class Dataset:
         self._batches = batches
         self._epoch = 0
         self._arrays: Batch | None = None  # set by from_arrays, used by split
+        self._order: Callable[[int], np.ndarray] | None = None  # by from_indexed
         self._options: dict[str, Any] = {}
         self.cardinality = cardinality
         self.num_examples = num_examples
         self.batch_size = batch_size
         self.class_names: list[str] | None = None
         self.file_paths: list[str] | None = None
+
+    @property
+    def arrays(self) -> Batch | None:
+        """The arrays a `from_arrays` dataset holds, `(x,)`, `(x, y)` or
+        `(x, y, sample_weight)`; None for any other dataset."""
+        return self._arrays
+
+    def order(self, epoch: int) -> np.ndarray:
+        """The example indices of epoch `epoch`, in the order its batches take
+        them (the first `num_examples`), for datasets built `from_indexed` or
+        `from_arrays`.
+
+        Example:
+          >>> Dataset.from_arrays(np.zeros(4), batch_size=2).order(0).tolist()
+          [0, 1, 2, 3]
+        """
+        if self._order is None:
+            raise ValueError(
+                "Dataset.order: only a dataset built by from_indexed or from_arrays "
+                "knows its order of examples."
+            )
+        return self._order(epoch)
 
     @property
     def in_memory(self) -> bool:
@@ -194,19 +217,25 @@ class Dataset:
             num_examples - num_examples % batch_size if drop_remainder else num_examples
         )
 
-        def batches(epoch: int) -> Iterator[Batch]:
-            order = np.arange(num_examples)
+        def order(epoch: int) -> np.ndarray:
+            indices = np.arange(num_examples)
             if shuffle:
-                order = np.random.default_rng((seed, epoch)).permutation(order)
-            for start in range(0, stop, batch_size):
-                yield gather(order[start : start + batch_size])
+                return np.random.default_rng((seed, epoch)).permutation(indices)
+            return indices
 
-        return cls(
+        def batches(epoch: int) -> Iterator[Batch]:
+            indices = order(epoch)
+            for start in range(0, stop, batch_size):
+                yield gather(indices[start : start + batch_size])
+
+        dataset = cls(
             batches,
             cardinality=math.ceil(stop / batch_size),
             num_examples=stop,
             batch_size=batch_size,
         )
+        dataset._order = order
+        return dataset
 
     @classmethod
     def from_arrays(

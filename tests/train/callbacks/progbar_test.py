@@ -93,22 +93,25 @@ def test_unknown_steps_count_until_the_first_epoch_ends(clock):
 
 
 def test_a_shorter_line_blanks_out_the_rest_of_the_longer_one(clock):
-    logs = [{"loss": 0.5, "a_long_metric_name": 0.5}, {"loss": 0.5}]
+    # A redraw shows the previous step's logs (ready, so no wait for the
+    # device): the third draw is the first with the second step's short logs.
+    logs = [{"loss": 0.5, "a_long_metric_name": 0.5}, {"loss": 0.5}, {"loss": 0.5}]
     stream = FakeTerminal()
     fit(
         [ProgbarLogger(stream=stream)],
         epochs=1,
-        batches=2,
+        batches=3,
         batch_logs=lambda e, b: logs[b],
         epoch_logs=[{"loss": 0.5}],
         each_batch=lambda e, b: clock.advance(1.0),
     )
-    _, first, second, _ = stream.getvalue().split("\r")
+    _, first, second, third, _ = stream.getvalue().split("\r")
     assert first.endswith(" - a_long_metric_name: 0.5000")
+    assert second.endswith(" - a_long_metric_name: 0.5000")
     assert (
-        second
-        == "2/2 [==============================] - ETA: 0s - loss: 0.5000".ljust(
-            len(first)
+        third
+        == "3/3 [==============================] - ETA: 0s - loss: 0.5000".ljust(
+            len(second)
         )
     )
 

@@ -1,0 +1,102 @@
+"""In-memory training data kept on the device for a whole `fit`.
+
+When `fit` is given arrays whose total size is at most `BUDGET_BYTES` (1 GiB),
+and it runs compiled on JAX (not `run_eagerly`) without a distribution,
+taking whole passes over the data (no `steps_per_epoch`), it puts the arrays
+on the device once.
+Each epoch it puts that epoch's order of examples there too (one small copy),
+and each execution gathers its own batch inside the compiled program, from
+the order and a position that the program itself advances: a step is one
+dispatch, with no host-to-device copy. The batches are exactly those the
+host would have sliced (the same `Dataset.order`, the same groups for
+`steps_per_execution`), so a fit trains the same either way (bit for bit in
+the tests; with the gather fused into the step, XLA may sum a metric in
+another order, off in the last digit).
+
+Example:
+  >>> from train.data import Dataset
+  >>> data = Dataset.from_arrays(np.arange(10.0), batch_size=4)
+  >>> feed = DeviceFeed(data)
+  >>> [(kind.value, size) for kind, size in feed.epoch(0, steps_per_execution=2)]
+  [('train_fused', 4), ('train', 2)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from train.class_weights import weigh_by_class
+from train.compiling import StepKind
+
+BUDGET_BYTES = 1 << 30
+
+
+def can_feed(dataset: Any, steps_per_epoch: int | None, distribution: Any) -> bool:
+    """Whether `fit` keeps `dataset` on the device (see the module docstring);
+    the caller checks the backend and `run_eagerly`."""
+    arrays = dataset.arrays
+    if arrays is None or steps_per_epoch is not None or distribution is not None:
+        return False
+    return sum(np.asarray(a).nbytes for a in jax.tree.leaves(arrays)) <= BUDGET_BYTES
+
+
+class DeviceFeed:
+    """A `from_arrays` dataset on the device, and the position in its epoch.
+
+    Args:
+      dataset: a `train.data.Dataset` built from arrays.
+      class_weight: Keras's `class_weight`, folded into the sample weights once.
+    """
+
+    def __init__(self, dataset: Any, class_weight: Mapping[int, float] | None = None):
+        arrays = dataset.arrays
+        if class_weight:
+            arrays = weigh_by_class(arrays, class_weight)
+        self.dataset = dataset
+        self.arrays = jax.device_put(arrays)
+        self.order: jax.Array | None = None
+        self.start: jax.Array | None = None  # the next example, in `order`
+
+    def epoch(
+        self, epoch: int, steps_per_execution: int
+    ) -> Iterator[tuple[StepKind, int]]:
+        """The executions of epoch `epoch`, as `(kind, batch size)`: groups of
+        `steps_per_execution` full batches fused, the rest one by one."""
+        size, count = self.dataset.batch_size, self.dataset.num_examples
+        order = self.dataset.order(epoch)[:count].astype(np.int32)
+        self.order, self.start = jax.device_put((order, np.int32(0)))
+        full, rest = divmod(count, size)
+        k = steps_per_execution
+        fused, single = (full // k, full % k) if k > 1 else (0, full)
+        yield from [(StepKind.TRAIN_FUSED, size)] * fused
+        yield from [(StepKind.TRAIN, size)] * single
+        if rest:
+            yield StepKind.TRAIN, rest
+
+    def inputs(self) -> tuple[Any, jax.Array, jax.Array]:
+        """What a gathering step takes: the arrays, the order and the position."""
+        return self.arrays, self.order, self.start
+
+
+def gathering(step: Callable[..., Any], count: int, size: int) -> Callable[..., Any]:
+    """`step(ts, batch)` as `run(ts, (arrays, order, start)) -> (ts, (logs,
+    next_start))`: it gathers `count` batches of `size` examples (stacked when
+    `count > 1`, for a fused step) from `order[start:]`, inside the program."""
+
+    def run(ts: Any, feed: tuple[Any, jax.Array, jax.Array]) -> Any:
+        arrays, order, start = feed
+        index = jax.lax.dynamic_slice_in_dim(order, start, count * size)
+
+        def take(array: jax.Array) -> jax.Array:
+            batch = jnp.take(array, index, axis=0)
+            return batch if count == 1 else batch.reshape(count, size, *array.shape[1:])
+
+        ts, logs = step(ts, jax.tree.map(take, arrays))
+        return ts, (logs, start + count * size)
+
+    return run

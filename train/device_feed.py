@@ -3,15 +3,15 @@
 When `fit` is given arrays whose total size is at most `BUDGET_BYTES` (1 GiB),
 and it runs compiled on JAX (not `run_eagerly`) without a distribution,
 taking whole passes over the data (no `steps_per_epoch`), it puts the arrays
-on the device once.
-Each epoch it puts that epoch's order of examples there too (one small copy),
-and each execution gathers its own batch inside the compiled program, from
-the order and a position that the program itself advances: a step is one
-dispatch, with no host-to-device copy. The batches are exactly those the
-host would have sliced (the same `Dataset.order`, the same groups for
-`steps_per_execution`), so a fit trains the same either way (bit for bit in
-the tests; with the gather fused into the step, XLA may sum a metric in
-another order, off in the last digit).
+on the device once. When the data is shuffled, each epoch puts that epoch's
+order of examples there too (one small copy) and permutes the arrays into it
+in one program (so the device holds the data twice); each execution then
+slices its own batch inside the compiled program, at a position that the
+program itself advances: a step is one dispatch, with no host-to-device
+copy. The batches are exactly those the host would have sliced (the same
+`Dataset.order`, the same groups for `steps_per_execution`), so a fit trains
+the same either way (bit for bit in the tests; with the slice fused into the
+step, XLA may sum a metric in another order, off in the last digit).
 
 Example:
   >>> from train.data import Dataset
@@ -59,8 +59,8 @@ class DeviceFeed:
             arrays = weigh_by_class(arrays, class_weight)
         self.dataset = dataset
         self.arrays = jax.device_put(arrays)
-        self.order: jax.Array | None = None
-        self.start: jax.Array | None = None  # the next example, in `order`
+        self.ordered: Any = None  # the arrays in this epoch's order
+        self.start: jax.Array | None = None  # the next example of `ordered`
 
     def epoch(
         self, epoch: int, steps_per_execution: int
@@ -68,8 +68,11 @@ class DeviceFeed:
         """The executions of epoch `epoch`, as `(kind, batch size)`: groups of
         `steps_per_execution` full batches fused, the rest one by one."""
         size, count = self.dataset.batch_size, self.dataset.num_examples
-        order = self.dataset.order(epoch)[:count].astype(np.int32)
-        self.order, self.start = jax.device_put((order, np.int32(0)))
+        order = self.dataset.order(epoch)[:count]
+        self.ordered = self.arrays
+        if not np.array_equal(order, np.arange(len(order))):
+            self.ordered = _permute(self.arrays, jax.device_put(order.astype(np.int32)))
+        self.start = jax.device_put(np.int32(0))
         full, rest = divmod(count, size)
         k = steps_per_execution
         fused, single = (full // k, full % k) if k > 1 else (0, full)
@@ -78,22 +81,27 @@ class DeviceFeed:
         if rest:
             yield StepKind.TRAIN, rest
 
-    def inputs(self) -> tuple[Any, jax.Array, jax.Array]:
-        """What a gathering step takes: the arrays, the order and the position."""
-        return self.arrays, self.order, self.start
+    def inputs(self) -> tuple[Any, jax.Array]:
+        """What a slicing step takes: the epoch's arrays and the position."""
+        return self.ordered, self.start
 
 
-def gathering(step: Callable[..., Any], count: int, size: int) -> Callable[..., Any]:
-    """`step(ts, batch)` as `run(ts, (arrays, order, start)) -> (ts, (logs,
-    next_start))`: it gathers `count` batches of `size` examples (stacked when
-    `count > 1`, for a fused step) from `order[start:]`, inside the program."""
+@jax.jit
+def _permute(arrays: Any, order: jax.Array) -> Any:
+    return jax.tree.map(lambda a: jnp.take(a, order, axis=0), arrays)
 
-    def run(ts: Any, feed: tuple[Any, jax.Array, jax.Array]) -> Any:
-        arrays, order, start = feed
-        index = jax.lax.dynamic_slice_in_dim(order, start, count * size)
+
+def slicing(step: Callable[..., Any], count: int, size: int) -> Callable[..., Any]:
+    """`step(ts, batch)` as `run(ts, (arrays, start)) -> (ts, (logs,
+    next_start))`: it slices `count` batches of `size` examples from
+    `arrays[start:]` (stacked when `count > 1`, for a fused step), inside
+    the program."""
+
+    def run(ts: Any, feed: tuple[Any, jax.Array]) -> Any:
+        arrays, start = feed
 
         def take(array: jax.Array) -> jax.Array:
-            batch = jnp.take(array, index, axis=0)
+            batch = jax.lax.dynamic_slice_in_dim(array, start, count * size)
             return batch if count == 1 else batch.reshape(count, size, *array.shape[1:])
 
         ts, logs = step(ts, jax.tree.map(take, arrays))

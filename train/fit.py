@@ -36,7 +36,7 @@ from train._inference import InferenceMixin, adapt, flat_logs, verbosity
 from train.callbacks import Callback, CallbackList, History, ProgbarLogger
 from train.class_weights import weigh_by_class
 from train.compiling import StepKind, compile_init, compile_step
-from train.device_feed import DeviceFeed, can_feed, gathering
+from train.device_feed import DeviceFeed, can_feed, slicing
 from train.freezing import freeze
 from train.precision import dynamic_loss_scale
 from train.program import Program
@@ -201,17 +201,17 @@ class Trainer(InferenceMixin):
         }[kind]
         return own or self.default_step(kind, axis_name)
 
-    def _step(self, kind: StepKind, gathers: int | None = None) -> Callable[..., Any]:
+    def _step(self, kind: StepKind, slices: int | None = None) -> Callable[..., Any]:
         """The compiled step of `kind` for the current distribution and backend,
-        built once (see `train.compiling`); with `gathers`, one that gathers
+        built once (see `train.compiling`); with `slices`, one that slices
         batches of that size from data on the device (see `train.device_feed`)."""
         dist, backend = self.distribution, config.backend()
-        key = (kind, dist, backend, gathers)
+        key = (kind, dist, backend, slices)
         if key not in self._compiled:
             pure = self._pure_step(kind, getattr(dist, "axis_name", None))
-            if gathers is not None:
+            if slices is not None:
                 count = self.steps_per_execution if kind is StepKind.TRAIN_FUSED else 1
-                pure = gathering(pure, count, gathers)
+                pure = slicing(pure, count, slices)
             self._compiled[key] = compile_step(
                 pure, kind, dist, backend, self.run_eagerly
             )
@@ -236,8 +236,8 @@ class Trainer(InferenceMixin):
         return logs
 
     def _train_fed(self, kind: StepKind, size: int, feed: DeviceFeed) -> Any:
-        """One execution gathering its batches on the device (see `_train`)."""
-        step, context = self._step(kind, gathers=size), self.context
+        """One execution slicing its batches on the device (see `_train`)."""
+        step, context = self._step(kind, slices=size), self.context
         ts, (logs, feed.start) = step(context.current, feed.inputs(), context.shown)
         context.advance(ts)
         return logs
@@ -422,15 +422,12 @@ class Trainer(InferenceMixin):
         batches = stream.epoch(epoch)
         if class_weight:
             batches = (weigh_by_class(b, class_weight) for b in batches)
-        if config.backend() == "jax" and self.distribution is None:
-            # Read, stack and copy to the device ahead, on a thread: the next
-            # batch is there when its step starts.
-            groups = executions(batches, self.steps_per_execution)
-            groups = data_lib.prefetch((s, jax.device_put(b)) for s, b in groups)
-        else:
-            if not stream.dataset.in_memory:  # read and decode ahead, on a thread
-                batches = data_lib.prefetch(batches)
-            groups = executions(batches, self.steps_per_execution)
+        groups = executions(batches, self.steps_per_execution)
+        if not stream.dataset.in_memory:  # read, decode, stack ahead on a thread
+            if config.backend() == "jax" and self.distribution is None:
+                # and copy to the device: the batch is there when its step starts
+                groups = ((s, jax.device_put(b)) for s, b in groups)
+            groups = data_lib.prefetch(groups)
         for stacked, batch in groups:
             yield (StepKind.TRAIN_FUSED if stacked else StepKind.TRAIN), batch
 

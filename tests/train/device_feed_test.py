@@ -51,7 +51,7 @@ def test_data_on_the_device_trains_bit_for_bit_as_streamed_data(monkeypatch, spe
     assert device_logs["accuracy"][-1] > 0.85
 
 
-def test_no_step_of_fit_copies_from_the_host(monkeypatch):
+def test_steps_on_device_or_streamed_data_copy_nothing_from_the_host(monkeypatch):
     def guarded(step):
         run = donating_step(step)
 
@@ -63,10 +63,13 @@ def test_no_step_of_fit_copies_from_the_host(monkeypatch):
 
     monkeypatch.setattr(compiling, "donating_step", guarded)
     trainer, _ = _fit()  # every step's inputs are on the device already
+    streamed = Dataset.from_generator(
+        lambda: ((X[i : i + 32], LABELS[i : i + 32]) for i in range(0, 100, 32))
+    )
+    trainer.fit(streamed, epochs=1, verbose=0)  # put on the device ahead
     monkeypatch.setattr(device_feed, "BUDGET_BYTES", 0)
-    _fit()  # streamed: each batch is put on the device ahead, on a thread
     with pytest.raises(Exception, match="host-to-device"):
-        trainer.train_on_batch(X[:32], LABELS[:32])  # a host batch is copied in
+        _fit()  # a slice of host arrays is copied in by its step
 
 
 def test_which_data_stays_on_the_device():

@@ -242,12 +242,13 @@ class Trainer(InferenceMixin):
         context.advance(ts)
         return logs
 
-    def _feed(self, dataset: Any, steps_per_epoch: Any, class_weight: Any) -> Any:
-        """The data on the device for this fit, or None to stream it from host
-        memory (see `train.device_feed`)."""
+    def _feed(self, dataset: Any, steps_per_epoch: Any, class_weight: Any,
+              epochs: int) -> Any:  # fmt: skip
+        """The data on the device for this fit of `epochs` epochs, or None to
+        stream it from host memory (see `train.device_feed`)."""
         if config.backend() != "jax" or self.run_eagerly:
             return None
-        if not can_feed(dataset, steps_per_epoch, self.distribution):
+        if not can_feed(dataset, steps_per_epoch, self.distribution, epochs):
             return None
         return DeviceFeed(dataset, class_weight)
 
@@ -331,7 +332,9 @@ class Trainer(InferenceMixin):
             raise ValueError("fit: the training data held no batches.")
         self.context.begin(self._start_state(steps_lib.unpack_batch(first)[0], key))
         validation = (run["validation"], validation_steps, validation_freq)
-        feed = self._feed(run["train"], steps_per_epoch, class_weight)
+        feed = self._feed(
+            run["train"], steps_per_epoch, class_weight, epochs - initial_epoch
+        )
         try:
             calls.call("on_train_begin", {})
             logs = self._epochs(range(initial_epoch, epochs), stream, calls,

@@ -72,10 +72,13 @@ def test_steps_on_device_or_streamed_data_copy_nothing_from_the_host(monkeypatch
         _fit()  # a slice of host arrays is copied in by its step
 
 
-def test_which_data_stays_on_the_device():
+def test_which_data_stays_on_the_device(monkeypatch):
     arrays = Dataset.from_arrays(X, LABELS, batch_size=32)
     assert device_feed.can_feed(arrays, None, None)
     assert not device_feed.can_feed(arrays, 2, None)  # steps_per_epoch: streamed
+    monkeypatch.setattr(device_feed, "ONE_PASS_BYTES", 0)  # a big dataset:
+    assert not device_feed.can_feed(arrays, None, None, epochs=1)  # one pass
+    assert device_feed.can_feed(arrays, None, None, epochs=2)  # copied once for 2
     generated = Dataset.from_generator(lambda: iter([(X, LABELS)]))
     assert not device_feed.can_feed(generated, None, None)
     kinds = [k.value for k, _ in device_feed.DeviceFeed(arrays).epoch(0, 2)]

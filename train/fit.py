@@ -39,7 +39,7 @@ from train.compiling import StepKind, compile_init, compile_step
 from train.device_feed import DeviceFeed, can_feed, slicing
 from train.freezing import freeze
 from train.precision import dynamic_loss_scale
-from train.program import Program
+from train.program import as_program
 from train.projection import project
 from train.run_context import RunContext
 
@@ -96,7 +96,7 @@ class Trainer(InferenceMixin):
         trainable_mask: Callable[[Any], Any] | None = None,
         constraint_fn: Callable[[Any], Any] | None = None,
     ):
-        self.program = _as_program(
+        self.program = as_program(
             program, init_fn=init_fn, penalty_fn=penalty_fn, train_step=train_step,
             eval_step=eval_step, predict_step=predict_step,
         )  # fmt: skip
@@ -458,30 +458,6 @@ class Trainer(InferenceMixin):
             self.context.begin(self._start_state(first_x, random.next_key()))
         logs = self._train(StepKind.TRAIN, batch)
         return flat_logs(self._floats(logs), return_dict)
-
-
-_PROGRAM_FIELDS = {"init_fn": "init", "penalty_fn": "penalty",
-                   "train_step": "train_step", "eval_step": "test_step",
-                   "predict_step": "predict_step"}  # fmt: skip
-
-
-def _as_program(program: Any, **functions: Any) -> Any:
-    """`program` itself, or a `Program` around an apply function and the
-    Trainer's keywords (`init_fn=`, ...)."""
-    given = {k: fn for k, fn in functions.items() if fn is not None}
-    if hasattr(program, "apply") and hasattr(program, "train_step"):
-        if given:
-            raise TypeError(
-                f"Trainer: given a program, it takes its functions from it; "
-                f"received {sorted(given)} as well. Put them in the program."
-            )
-        return program
-    if not callable(program):
-        raise TypeError(
-            "Trainer: expected a train.Program or an apply function, received "
-            f"{type(program).__name__}."
-        )
-    return Program(apply=program, **{_PROGRAM_FIELDS[k]: v for k, v in given.items()})
 
 
 def _validates(epoch: int, validation_freq: Any) -> bool:

@@ -40,3 +40,33 @@ class Program:
     train_step: Fn | None = None
     test_step: Fn | None = None
     predict_step: Fn | None = None
+
+
+_PROGRAM_FIELDS = {"init_fn": "init", "penalty_fn": "penalty",
+                   "train_step": "train_step", "eval_step": "test_step",
+                   "predict_step": "predict_step"}  # fmt: skip
+
+
+def as_program(program: Any, **functions: Any) -> Any:
+    """`program` itself, or a `Program` around an apply function and the
+    Trainer's keywords (`init_fn=`, `penalty_fn=`, `train_step=`,
+    `eval_step=`, `predict_step=`).
+
+    Example:
+      >>> as_program(lambda v, x: (x, {}), init_fn=None).init is None
+      True
+    """
+    given = {k: fn for k, fn in functions.items() if fn is not None}
+    if hasattr(program, "apply") and hasattr(program, "train_step"):
+        if given:
+            raise TypeError(
+                f"Trainer: given a program, it takes its functions from it; "
+                f"received {sorted(given)} as well. Put them in the program."
+            )
+        return program
+    if not callable(program):
+        raise TypeError(
+            "Trainer: expected a train.Program or an apply function, received "
+            f"{type(program).__name__}."
+        )
+    return Program(apply=program, **{_PROGRAM_FIELDS[k]: v for k, v in given.items()})

@@ -225,22 +225,25 @@ class Trainer(InferenceMixin):
         return dist.shard_batch(batch, stacked=kind is StepKind.TRAIN_FUSED)
 
     def _train(self, kind: StepKind, batch: Any) -> Any:
-        """One training execution, advancing the context; returns its logs.
-        It donates the parameters unless they were handed out."""
-        step, batch, context = self._step(kind), self._batch(batch, kind), self.context
-        if config.backend() != "jax":
-            ts, logs = step(context.current, batch)
-        else:
-            ts, logs = step(context.current, batch, context.shown)
-        context.advance(ts)
-        return logs
+        """One training execution on a host batch; returns its logs."""
+        return self._execute(self._step(kind), self._batch(batch, kind))
 
     def _train_fed(self, kind: StepKind, size: int, feed: DeviceFeed) -> Any:
-        """One execution slicing its batches on the device (see `_train`)."""
-        step, context = self._step(kind, slices=size), self.context
-        ts, (logs, feed.start) = step(context.current, feed.inputs(), context.shown)
-        context.advance(ts)
+        """One execution slicing its batches on the device; returns its logs."""
+        logs, feed.start = self._execute(self._step(kind, slices=size), feed.inputs())
         return logs
+
+    def _execute(self, step: Callable[..., Any], inputs: Any) -> Any:
+        """Runs a compiled train step from the context's state and advances it;
+        returns the step's other output. On JAX the step donates the
+        parameters unless they were handed out."""
+        context = self.context
+        if config.backend() != "jax":
+            ts, out = step(context.current, inputs)
+        else:
+            ts, out = step(context.current, inputs, context.shown)
+        context.advance(ts)
+        return out
 
     def _feed(self, dataset: Any, steps_per_epoch: Any, class_weight: Any,
               epochs: int) -> Any:  # fmt: skip

@@ -129,9 +129,7 @@ class RunContext:
 
     def begin(self, ts: TrainState) -> None:
         """Starts a run from `ts`, whose parameters the caller may hold."""
-        self._ts, self._held, self.shown = ts, None, False
-        self.stop_training = False
-        self._hand_out()
+        self.train_state, self.stop_training = ts, False
 
     def advance(self, ts: TrainState) -> None:
         """Takes the state after a step; its parameters are the loop's alone."""

@@ -57,7 +57,8 @@ class StopAt(callbacks.Callback):
             raise KeyboardInterrupt
 
 
-def test_only_the_first_step_of_a_run_keeps_its_parameters(monkeypatch):
+def record_shown(monkeypatch):
+    """The `shown` flag of each call of a compiled train step, in order."""
     shown = []
 
     def recording(step):
@@ -65,6 +66,11 @@ def test_only_the_first_step_of_a_run_keeps_its_parameters(monkeypatch):
         return lambda ts, batch, flag: (shown.append(flag), run(ts, batch, flag))[1]
 
     monkeypatch.setattr(compiling, "donating_step", recording)
+    return shown
+
+
+def test_only_the_first_step_of_a_run_keeps_its_parameters(monkeypatch):
+    shown = record_shown(monkeypatch)
     t = trainer()
     start = t.variables = init(None, X)
     t.fit(X, Y, batch_size=16, epochs=2, verbose=1, shuffle=False, seed=0)

@@ -9,8 +9,8 @@ import pytest
 
 import nn
 from nn import layers
-from train import Program, RunContext, callbacks, compiling, optimizers
-from train._donation import donating_step
+from tests.train.donation_test import record_shown
+from train import Program, RunContext, callbacks, optimizers
 from train.compiling import StepKind
 from train.fit import Trainer
 
@@ -30,18 +30,6 @@ def init(key, x):
 
 def program(**steps):
     return Program(apply=apply, init=init, **steps)
-
-
-def _record_donation(monkeypatch):
-    """The `shown` flag each compiled train step is called with, in order."""
-    shown = []
-
-    def recording(step):
-        run = donating_step(step)
-        return lambda ts, batch, flag: (shown.append(flag), run(ts, batch, flag))[1]
-
-    monkeypatch.setattr(compiling, "donating_step", recording)
-    return shown
 
 
 class ReadsAt(callbacks.Callback):
@@ -82,7 +70,7 @@ def test_a_programs_own_step_replaces_the_default_one():
 
 
 def test_only_the_step_after_a_read_keeps_the_parameters(monkeypatch):
-    shown = _record_donation(monkeypatch)
+    shown = record_shown(monkeypatch)
     trainer, reader = Trainer(program(), "mse", optimizers.SGD(0.1)), ReadsAt(1)
     trainer.fit(X, Y, batch_size=16, epochs=1, callbacks=[reader], verbose=0, seed=0)
     # The first step keeps what the caller gave; batch 1's read keeps step 2's.

@@ -1,24 +1,30 @@
 """The fit loop's jitted training step, donating every buffer nobody else holds.
 
-A step that donates its `TrainState` writes the new one into the old one's
-buffers; one that keeps them allocates fresh output buffers every step, which
-on the CPU (new pages faulted in each time) costs the MLP benchmark about a
-fifth of its speed. The loop's optimizer and metric states are its own, so
-they are always donated. The parameters and layer state are donated unless
-the loop has *published* them (on `model.variables`, to callbacks) or they
-came from the caller: then whoever holds them may keep them (EarlyStopping
-keeps its best weights), so the step is given a copy instead.
+A step that donates its state writes the new one into the old one's buffers;
+one that keeps them allocates fresh output buffers every step, which on the
+CPU (new pages faulted in each time) costs the MLP benchmark about a fifth
+of its speed. The loop's optimizer and metric states are its own, so they
+are always donated. The parameters and layer state are donated unless the
+loop has handed them out (on `model.variables`, to callbacks) or they came
+from the caller: then whoever holds them may keep them (EarlyStopping keeps
+its best weights), so the step is given a copy instead.
+
+The step takes and returns its state packed (`train.packing`): the scalars
+and small arrays of a run in one vector per dtype, the key beside the
+donated buffers.
 
 Example:
   >>> import jax.numpy as jnp
+  >>> from train.packing import pack, unpack
   >>> run = donating_step(lambda ts, batch: (ts._replace(step=ts.step + 1), {}))
-  >>> ts = TrainState(jnp.zeros((), jnp.int32), {"w": jnp.ones(2)}, {}, (), {},
-  ...                 jnp.zeros(2, jnp.uint32))
-  >>> new, _ = run(ts, None, shown=True)      # ts.params are someone's: kept
-  >>> bool(ts.params["w"].is_deleted()), bool(ts.step.is_deleted())
-  (False, True)
-  >>> _ = run(new, None, shown=False)         # only the loop holds new.params
-  >>> bool(new.params["w"].is_deleted())
+  >>> ts = TrainState(jnp.zeros((), jnp.int32), {"w": jnp.ones(10_000)}, {}, (),
+  ...                 {}, jnp.zeros(2, jnp.uint32))  # w is too big to pack
+  >>> packed = pack(ts)
+  >>> new, _ = run(packed, None, shown=True)  # ts.params are someone's: kept
+  >>> bool(ts.params["w"].is_deleted()), int(unpack(new).step)
+  (False, 1)
+  >>> _ = run(new, None, shown=False)         # only the loop holds new's arrays
+  >>> bool(new.arrays[0].is_deleted())
   True
 """
 
@@ -30,30 +36,54 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from train.packing import PackedState, pack, unpack
 from train.steps import TrainState
 
 Step = Callable[[TrainState, Any], tuple[TrainState, Any]]
 
 
-def _copy_tree(tree: Any) -> Any:
-    return jax.tree.map(jnp.copy, tree)
+def packed_step(step: Step) -> Callable[..., tuple[Any, Any, Any]]:
+    """`step` over a packed state: `(packed, key, batch) -> (packed, new key
+    or None, out)`; the key comes back only if the step changed it."""
 
-
-def donating_step(step: Step) -> Callable[..., tuple[TrainState, Any]]:
-    """`step` jitted once, donating its whole `TrainState`.
-
-    Returns:
-      `run(ts, batch, shown)`: with `shown=True` the step gets a copy of
-      `ts.params` and `ts.state` (one dispatch), so the arrays the caller
-      holds stay valid; every other buffer of `ts` is donated either way.
-    """
-    compiled = jax.jit(step, donate_argnums=(0,))
-    copy = jax.jit(_copy_tree)
-
-    def run(ts: TrainState, batch: Any, shown: bool) -> tuple[TrainState, Any]:
-        if shown:
-            params, state = copy((ts.params, ts.state))
-            ts = ts._replace(params=params, state=state)
-        return compiled(ts, batch)
+    def run(packed: PackedState, key: Any, batch: Any) -> tuple[Any, Any, Any]:
+        ts, out = step(unpack(packed, key), batch)
+        new = pack(ts, like=packed.layout)
+        return new, (None if ts.key is key else ts.key), out
 
     return run
+
+
+def donating_step(step: Step, jit: bool = True) -> Callable[..., tuple[Any, Any]]:
+    """`step` compiled once (with `jit`; else run op by op), donating its
+    whole packed state but the key.
+
+    Returns:
+      `run(packed, batch, shown) -> (packed, out)`: with `shown=True` the
+      step gets a copy of the parameters and layer state (one dispatch), so
+      the arrays the caller holds stay valid.
+    """
+    body = packed_step(step)
+    compiled = jax.jit(body, donate_argnums=(0,)) if jit else body
+
+    def run(packed: PackedState, batch: Any, shown: bool) -> tuple[PackedState, Any]:
+        if shown:
+            kept = packed.layout.kept  # copied by the runtime: nothing to compile
+            fresh = (*_copy(packed.arrays[:kept]), *packed.arrays[kept:])
+            packed = PackedState(fresh, packed.vectors, packed.layout, packed.key)
+        new, key, out = compiled(packed, packed.key, batch)
+        new.key = packed.key if key is None else key
+        return new, out
+
+    return run
+
+
+def _copy(arrays: tuple) -> list:
+    """Copies of `arrays`, by the runtime where it can (nothing to compile);
+    arrays spanning other processes' devices are copied by a program."""
+    if all(a.is_fully_addressable for a in arrays):
+        return jax.device_put(list(arrays), may_alias=False) if arrays else []
+    return _copy_program(arrays)
+
+
+_copy_program = jax.jit(lambda arrays: [jnp.copy(a) for a in arrays])

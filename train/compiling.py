@@ -10,11 +10,12 @@ backend:
   fused train step takes a stack of batches);
 * on torch or TensorFlow it is lowered onto that backend (`interop.lower`);
 * with `run_eagerly` it runs op by op, un-jitted;
-* otherwise a train step is jitted donating its `TrainState`
-  (`train._donation`), and the others are jitted plainly.
+* otherwise a train step is jitted donating its packed `TrainState`
+  (`train._donation`, `train.packing`), and the others are jitted plainly.
 
-Every compiled train step has the calling form `run(ts, batch, shown)` (see
-`train._donation`); eval steps `(ts, batch)`, predict steps `(variables, x)`.
+On JAX every train step has the calling form `run(packed, batch, shown)`
+(see `train._donation`), lowered ones `(ts, batch)`; eval steps `(ts,
+batch)`, predict steps `(variables, x)`.
 
 Example:
   >>> step = compile_step(lambda v, x: x * 2, StepKind.PREDICT, None, "jax")
@@ -41,6 +42,8 @@ class StepKind(enum.Enum):
     TRAIN_FUSED = "train_fused"  # the same over a stack of batches (lax.scan)
     EVAL = "eval"  # (ts, batch) -> (ts, logs)
     PREDICT = "predict"  # (variables, x) -> y_pred
+
+    __hash__ = object.__hash__  # members are singletons; the loop hashes per step
 
     @property
     def trains(self) -> bool:
@@ -91,8 +94,6 @@ def compile_step(
         step = _per_shard(step, kind, distribution)
     if backend != "jax":
         return backends.lower_step(step, backend)
-    if run_eagerly:
-        return (lambda ts, batch, shown: step(ts, batch)) if kind.trains else step
     if kind.trains:
-        return donating_step(step)
-    return jax.jit(step)
+        return donating_step(step, jit=False) if run_eagerly else donating_step(step)
+    return step if run_eagerly else jax.jit(step)

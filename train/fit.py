@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import jax
+import numpy as np
 
 from stateless import config, mixed_precision, random
 from train import backends, distribute
@@ -224,26 +225,46 @@ class Trainer(InferenceMixin):
             return batch
         return dist.shard_batch(batch, stacked=kind is StepKind.TRAIN_FUSED)
 
-    def _train(self, kind: StepKind, batch: Any) -> Any:
-        """One training execution on a host batch; returns its logs."""
-        return self._execute(self._step(kind), self._batch(batch, kind))
+    def _trainer(
+        self, feed: DeviceFeed | None = None
+    ) -> Callable[[StepKind, Any], Any]:
+        """`train(kind, batch) -> logs`: one training execution of the compiled
+        step of `kind` on a host batch, or with `feed`, on a batch of that
+        size sliced on the device. Steps are looked up once per kind."""
+        found: dict[Any, Callable[..., Any]] = {}
+        execute = self._executor()
 
-    def _train_fed(self, kind: StepKind, size: int, feed: DeviceFeed) -> Any:
-        """One execution slicing its batches on the device; returns its logs."""
-        logs, feed.start = self._execute(self._step(kind, slices=size), feed.inputs())
-        return logs
+        def train(kind: StepKind, batch: Any) -> Any:
+            if kind not in found:
+                found[kind] = self._step(kind)
+            return execute(found[kind], self._batch(batch, kind))
 
-    def _execute(self, step: Callable[..., Any], inputs: Any) -> Any:
-        """Runs a compiled train step from the context's state and advances it;
-        returns the step's other output. On JAX the step donates the
-        parameters unless they were handed out."""
+        def train_fed(kind: StepKind, size: int) -> Any:
+            if (kind, size) not in found:
+                found[kind, size] = self._step(kind, slices=size)
+            logs, feed.start = execute(found[kind, size], feed.inputs())
+            return logs
+
+        return train if feed is None else train_fed
+
+    def _executor(self) -> Callable[[Callable[..., Any], Any], Any]:
+        """`execute(step, inputs)`: runs a compiled train step from the
+        context's state and advances it; returns the step's other output. On
+        JAX the step takes the state packed and donates the parameters
+        unless they were handed out."""
         context = self.context
-        if config.backend() != "jax":
-            ts, out = step(context.current, inputs)
-        else:
-            ts, out = step(context.current, inputs, context.shown)
-        context.advance(ts)
-        return out
+
+        def execute(step: Callable[..., Any], inputs: Any) -> Any:
+            state, out = step(context.packed, inputs, context.shown)
+            context.advance(state)
+            return out
+
+        def execute_lowered(step: Callable[..., Any], inputs: Any) -> Any:
+            state, out = step(context.current, inputs)
+            context.advance(state)
+            return out
+
+        return execute if config.backend() == "jax" else execute_lowered
 
     def _feed(self, dataset: Any, steps_per_epoch: Any, class_weight: Any,
               epochs: int) -> Any:  # fmt: skip
@@ -374,7 +395,8 @@ class Trainer(InferenceMixin):
         """The training and validation datasets of one `fit` call."""
         if x is None:
             raise ValueError("fit: x is required (arrays, a dataset or a generator).")
-        data_seed = int(jax.random.randint(key, (), 0, 2**31 - 1))
+        # drawn on the host: a jitted draw would cost a compilation per process
+        data_seed = int(np.random.default_rng(np.asarray(key)).integers(2**31 - 1))
         train = adapt(x, y, sample_weight, batch_size, shuffle=shuffle, seed=data_seed)
         if validation_split:
             if validation_data is not None:
@@ -400,16 +422,13 @@ class Trainer(InferenceMixin):
         hooks = any(c.implements_train_batch_hooks() for c in calls.callbacks)
         self.context.update(metrics=steps_lib.init_metrics(self.metrics))
         calls.call("on_epoch_begin", epoch, {})
-        feed = source[0]
+        train = self._trainer(source[0])
         index, logs = -1, {}  # the last batch run so far in this epoch
         for kind, batch in self._executions(epoch, stream, source):
             index += self.steps_per_execution if kind is StepKind.TRAIN_FUSED else 1
             if hooks:
                 calls.call("on_train_batch_begin", index, {})
-            if feed is None:
-                logs = self._train(kind, batch)
-            else:
-                logs = self._train_fed(kind, batch, feed)
+            logs = train(kind, batch)
             if hooks:
                 calls.call("on_train_batch_end", index, self._late(logs))
             if self.context.stop_training:
@@ -459,7 +478,7 @@ class Trainer(InferenceMixin):
         if self.context.current is None:
             first_x = steps_lib.unpack_batch(batch)[0]
             self.context.begin(self._start_state(first_x, random.next_key()))
-        logs = self._train(StepKind.TRAIN, batch)
+        logs = self._trainer()(StepKind.TRAIN, batch)
         return flat_logs(self._floats(logs), return_dict)
 
 

@@ -17,6 +17,10 @@ through `variables` or `train_state`, or given by a caller); if they have,
 the next step keeps them and works on a copy, so whatever a callback kept
 stays valid (see `train._donation`).
 
+On JAX the loop keeps the state packed between steps (`train.packing`: the
+form the compiled step takes); the context unpacks it when it is read and
+packs it again when the loop next needs it.
+
 Example:
   >>> from train.optimizers import SGD
   >>> context = RunContext(SGD(0.1))
@@ -35,6 +39,7 @@ from typing import Any
 import jax
 
 from train.optimizers import with_learning_rate
+from train.packing import PackedState, pack, unpack
 from train.steps import TrainState
 
 
@@ -50,7 +55,8 @@ class RunContext:
     def __init__(self, optimizer: Any):
         self.optimizer = optimizer
         self.stop_training = False
-        self._ts: TrainState | None = None
+        self._ts: TrainState | None = None  # the state, when unpacked
+        self._packed: PackedState | None = None  # the state, when packed
         self._held: Any = None  # the variables, while there is no train state
         self._handed: Any = None  # the variables last handed out (kept intact)
         self.shown = False  # whether the current parameters were handed out
@@ -69,30 +75,31 @@ class RunContext:
         host before it returns). Assigning one (restored from a checkpoint, say)
         makes the next step continue from it.
         """
-        if self._ts is not None:
+        if self.current is not None:
             self._hand_out()
         return self._ts
 
     @train_state.setter
     def train_state(self, ts: TrainState | None) -> None:
-        self._ts, self._held, self.shown = ts, None, False
+        self._ts, self._packed, self._held, self.shown = ts, None, None, False
         if ts is not None:
             self._hand_out()
 
     @property
     def variables(self) -> Any:
         """`{"params", "state"}` as of the last finished step (or as given)."""
-        if self._ts is None:
+        if self.current is None:
             return self._held
         return self._hand_out()
 
     @variables.setter
     def variables(self, variables: Any) -> None:
-        ts = self._ts
+        ts = self.current
         if ts is None or variables is None or _layout(variables) != _layout(ts):
-            self._ts, self._held = None, variables  # a new layout starts afresh
+            self._ts, self._packed = None, None  # a new layout starts afresh
+            self._held = variables
             return
-        self._ts = ts._replace(params=variables["params"], state=variables["state"])
+        self.update(params=variables["params"], state=variables["state"])
         self._handed, self.shown = variables, True
 
     @property
@@ -106,15 +113,14 @@ class RunContext:
 
     def rate_changed(self, rate: Any) -> None:
         """Writes a newly assigned learning rate into the optimizer state."""
-        if self._ts is None:
+        if self.current is None:
             return
         if callable(rate):
             raise TypeError(
                 "learning_rate: a schedule cannot replace a fixed rate once "
                 "training has started; compile again with the schedule."
             )
-        opt_state = with_learning_rate(self._ts.opt_state, rate)
-        self._ts = self._ts._replace(opt_state=opt_state)
+        self.update(opt_state=with_learning_rate(self._ts.opt_state, rate))
 
     def stop(self) -> None:
         """Ends training after the current step (as `stop_training = True`)."""
@@ -125,30 +131,45 @@ class RunContext:
     @property
     def current(self) -> TrainState | None:
         """The train state, read by the loop itself (nothing is handed out)."""
+        if self._ts is None and self._packed is not None:
+            self._ts = unpack(self._packed)
         return self._ts
+
+    @property
+    def packed(self) -> PackedState | None:
+        """The train state packed, as the loop's compiled JAX step takes it."""
+        if self._packed is None and self._ts is not None:
+            self._packed = pack(self._ts)
+        return self._packed
 
     def begin(self, ts: TrainState) -> None:
         """Starts a run from `ts`, whose parameters the caller may hold."""
         self.train_state, self.stop_training = ts, False
 
-    def advance(self, ts: TrainState) -> None:
-        """Takes the state after a step; its parameters are the loop's alone."""
-        self._ts, self.shown = ts, False
+    def advance(self, state: TrainState | PackedState) -> None:
+        """Takes the state after a step, packed or not; its parameters are
+        the loop's alone."""
+        if isinstance(state, PackedState):
+            self._ts, self._packed = None, state
+        else:
+            self._ts, self._packed = state, None
+        self.shown = False
 
     def update(self, **fields: Any) -> None:
         """Replaces fields of the state (metrics, say) without handing it out."""
-        self._ts = self._ts._replace(**fields)
+        self._ts, self._packed = self.current._replace(**fields), None
 
     def show(self) -> None:
         """Hands the current parameters out (before hooks that may keep them)."""
-        if self._ts is not None:
+        if self.current is not None:
             self._hand_out()
 
     def recover(self) -> None:
         """After a failed step: if it had taken the state's buffers, fall back to
         the variables last handed out, and start the next run afresh."""
-        if self._ts is not None and _donated(self._ts):
-            self._ts, self._held = None, self._handed
+        held = self._packed.arrays if self._packed is not None else self._ts
+        if held is not None and _donated(held):
+            self._ts, self._packed, self._held = None, None, self._handed
 
     def _hand_out(self) -> Any:
         if not self.shown:
@@ -163,9 +184,9 @@ def _layout(variables: Any) -> Any:
     return jax.tree.structure(variables)
 
 
-def _donated(ts: TrainState) -> bool:
-    """Whether a step has taken `ts`'s parameter buffers (JAX arrays only)."""
+def _donated(state: Any) -> bool:
+    """Whether a step has taken any buffer of `state` (JAX arrays only)."""
     return any(
         isinstance(leaf, jax.Array) and leaf.is_deleted()
-        for leaf in jax.tree.leaves((ts.params, ts.state))
+        for leaf in jax.tree.leaves(state)
     )

@@ -355,7 +355,9 @@ def load_model(
         with _guard("config.json: cannot compile"):
             model.compile(
                 optimizer=optimizer, loss=compiled["loss"],
-                metrics=list(compiled["metrics"]),
+                metrics=compiled.get("metrics"),
+                loss_weights=compiled.get("loss_weights"),
+                weighted_metrics=compiled.get("weighted_metrics"),
                 steps_per_execution=compiled.get("steps_per_execution", 1),
             )  # fmt: skip
     if "optimizer.npz" in members:

@@ -28,8 +28,6 @@ import numpy as np
 from stateless import config, mixed_precision, random
 from train import backends, distribute
 from train import data as data_lib
-from train import losses as losses_lib
-from train import metrics as metrics_lib
 from train import optimizers as optimizers_lib
 from train import steps as steps_lib
 from train._epochs import EpochStream, executions
@@ -39,6 +37,7 @@ from train.class_weights import weigh_by_class
 from train.compiling import StepKind, compile_init, compile_step
 from train.device_feed import DeviceFeed, can_feed, slicing
 from train.freezing import freeze
+from train.outputs import compile_objectives
 from train.precision import dynamic_loss_scale
 from train.program import as_program
 from train.projection import project
@@ -56,7 +55,13 @@ class Trainer(InferenceMixin):
         adds its own with `add_loss`, or with a
         custom `train_step` (then `evaluate` needs a custom `eval_step`).
       optimizer: an optimizer name or object (see `train.optimizers`).
-      metrics: metric names or objects (see `train.metrics`).
+      metrics: metric names or objects (see `train.metrics`), unweighted:
+        they ignore `sample_weight`. With several outputs: a list per
+        output, or a dict by output name (see `train.outputs`).
+      loss_weights, weighted_metrics: Keras's; `loss` may also be a list or
+        a dict, one per output (see `train.outputs`).
+      output_names: the names of the model's outputs, in order, when it has
+        several (None for one).
       init_fn, penalty_fn, train_step, eval_step, predict_step: with an apply
         function, the program's `init`, `penalty`, `train_step`, `test_step`
         and `predict_step` (see `train.Program`).
@@ -81,8 +86,11 @@ class Trainer(InferenceMixin):
         program: Any,
         loss: Any,
         optimizer: Any = "rmsprop",
-        metrics: Iterable[Any] = (),
+        metrics: Any = (),
         *,
+        loss_weights: Any = None,
+        weighted_metrics: Any = None,
+        output_names: Iterable[str] | None = None,
         init_fn: Callable[..., Any] | None = None,
         penalty_fn: Callable[[Any], Any] | None = None,
         steps_per_execution: int = 1,
@@ -101,10 +109,10 @@ class Trainer(InferenceMixin):
             program, init_fn=init_fn, penalty_fn=penalty_fn, train_step=train_step,
             eval_step=eval_step, predict_step=predict_step,
         )  # fmt: skip
-        self.loss = None if loss is None else losses_lib.get(loss)
+        self.loss, self.metrics = compile_objectives(
+            loss, loss_weights, metrics, weighted_metrics, output_names
+        )
         self.optimizer = optimizers_lib.get(optimizer)
-        resolved = [metrics_lib.resolve(m, self.loss) for m in metrics]
-        self.metrics = {m.name: m for m in resolved}
         if steps_per_execution < 1:
             raise ValueError(
                 f"steps_per_execution must be >= 1, received {steps_per_execution}."

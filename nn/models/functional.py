@@ -104,6 +104,14 @@ class Functional(Model):
         return jax.tree.leaves(self._outputs)
 
     @property
+    def output_names(self) -> list[str]:
+        """Keras's: the keys of a dict of outputs (in `jax.tree` order), else
+        the name of the layer that makes each output."""
+        if isinstance(self._outputs, dict):
+            return sorted(self._outputs)
+        return [tensor.node.layer.name for tensor in self.outputs]
+
+    @property
     def input(self) -> Any:
         """The inputs as given to the constructor (one tensor, a list, a dict)."""
         return self._inputs

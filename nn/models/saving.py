@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import jax
+
 from nn.models import weights
 from train import optimizers as optimizers_lib
 
@@ -29,6 +31,24 @@ def _writable(path: Any, overwrite: bool, what: str) -> str:
 
 def _spec(obj: Any) -> dict[str, Any]:
     return {"class_name": type(obj).__name__, "config": obj.get_config()}
+
+
+def _is_object(value: Any) -> bool:
+    return not isinstance(value, str | int | float | list | tuple | dict)
+
+
+def _as_data(value: Any) -> Any:
+    """A `compile` argument as JSON-ready data: names and numbers as they
+    are, a loss or metric object as its class name and config."""
+    if not _is_object(value) or value is None:
+        return value
+    if not hasattr(value, "get_config"):
+        raise ValueError(
+            f"save: the compiled loss or metric {value!r:.80} has no "
+            "get_config(), so the compiled model cannot be saved. Hint: use a "
+            "train.losses or train.metrics class, or a name."
+        )
+    return _spec(value)
 
 
 class SavingMixin:
@@ -106,6 +126,8 @@ class SavingMixin:
     def get_compile_config(self) -> dict[str, Any] | None:
         """What `compile` was given, as JSON-ready data (None if not compiled).
 
+        Loss and metric objects are saved as their class name and config.
+
         Raises:
           ValueError: the loss or a metric is a plain function (no config).
 
@@ -113,24 +135,19 @@ class SavingMixin:
           >>> model = nn.Sequential([layers.Input((4,)), layers.Dense(2)])
           >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
           >>> config = model.get_compile_config()
-          >>> config["loss"]["class_name"], config["optimizer"]["class_name"]
-          ('MeanSquaredError', 'SGD')
+          >>> config["loss"], config["metrics"], config["optimizer"]["class_name"]
+          ('mse', ['mae'], 'SGD')
         """
         trainer = self.trainer
         if trainer is None:
             return None
-        loss = trainer.loss
-        if loss is not None and not hasattr(loss, "get_config"):
-            raise ValueError(
-                f"save: the loss {loss!r:.80} has no get_config(), so the "
-                "compiled model cannot be saved. Hint: use a train.losses class."
-            )
+        args = dict(getattr(self, "_compile_args", {}))
+        for what in ("loss", "metrics", "weighted_metrics"):
+            args[what] = jax.tree.map(_as_data, args.get(what), is_leaf=_is_object)
         return {
             "optimizer": optimizers_lib.serialize(trainer.optimizer),
-            "loss": None if loss is None else _spec(loss),
-            "metrics": [_spec(m) for m in trainer.metrics.values()],
             "steps_per_execution": trainer.steps_per_execution,
-            **getattr(self, "_compile_args", {}),
+            **args,
         }
 
     def compile_from_config(self, config: dict[str, Any]) -> None:

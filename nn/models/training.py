@@ -85,9 +85,13 @@ class TrainingMixin:
         Args:
           optimizer: a name (`"adam"`) or a `train.optimizers` object.
           loss: a name, a `train.losses` object or a function
-            `(y_true, y_pred, sample_weight) -> scalar`.
-          loss_weights: Keras's, for models with several outputs.
-          metrics: names or `train.metrics` objects, unweighted.
+            `(y_true, y_pred, sample_weight) -> scalar`; for a model of
+            several outputs, one for all, a list in output order or a dict
+            by output name (see `train.outputs`).
+          loss_weights: a number, or a list or dict per output: each output's
+            loss is scaled by its weight in the total.
+          metrics: names or `train.metrics` objects, unweighted (they ignore
+            `sample_weight`); per output, a list of lists or a dict.
           weighted_metrics: metrics that take `sample_weight` into account.
           run_eagerly: run the steps un-jitted (debugging); so does
             `jit_compile=False`.
@@ -103,10 +107,11 @@ class TrainingMixin:
           >>> model.optimizer
           <Adam learning_rate=0.001>
         """
-        _single_output_only(loss_weights, weighted_metrics)
         variables = self.variables  # from here on, the new trainer holds them
         trainer = Trainer(
-            self.program(), loss, optimizer, list(metrics or ()),
+            self.program(), loss, optimizer, metrics,
+            loss_weights=loss_weights, weighted_metrics=weighted_metrics,
+            output_names=self._output_names(),
             steps_per_execution=steps_per_execution, model=self,
             distribution=distribution, run_eagerly=run_eagerly,
             jit_compile=jit_compile, auto_scale_loss=auto_scale_loss,
@@ -117,10 +122,16 @@ class TrainingMixin:
         self.trainer, self.__dict__["_variables"] = trainer, None
         self.optimizer = self.trainer.optimizer
         self._compile_args = {
-            "loss_weights": loss_weights, "weighted_metrics": weighted_metrics,
-            "run_eagerly": run_eagerly, "jit_compile": jit_compile,
-            "auto_scale_loss": auto_scale_loss,
+            "loss": loss, "loss_weights": loss_weights, "metrics": metrics,
+            "weighted_metrics": weighted_metrics, "run_eagerly": run_eagerly,
+            "jit_compile": jit_compile, "auto_scale_loss": auto_scale_loss,
         }  # fmt: skip
+
+    def _output_names(self) -> list[str] | None:
+        """The outputs' names when the model has several (functional models
+        name theirs), else None."""
+        names = getattr(self, "output_names", None)
+        return list(names) if names and len(names) > 1 else None
 
     def _compiled(self, what: str) -> Trainer:
         if what != "fit":  # `fit` initializes from its own seed when unbuilt
@@ -328,10 +339,3 @@ def _frozen_mask(model: Any) -> Any:
 
     prefixes = weights_surface.frozen_prefixes(model)
     return weights_surface.trainable_mask(prefixes) if prefixes else None
-
-
-def _single_output_only(loss_weights: Any, weighted_metrics: Any) -> None:
-    if loss_weights is not None or weighted_metrics is not None:
-        raise NotImplementedError(
-            "compile: loss_weights and weighted_metrics are not supported yet."
-        )

@@ -31,7 +31,8 @@ def _fit(**options):
     trainer = Trainer(
         apply, losses.SparseCategoricalCrossentropy(from_logits=True),
         optimizers.Adam(0.05),
-        ["accuracy"], init_fn=init, steps_per_execution=options.pop("spe", 1),
+        weighted_metrics=["accuracy"], init_fn=init,
+        steps_per_execution=options.pop("spe", 1),
     )  # fmt: skip
     history = trainer.fit(
         X, LABELS, batch_size=32, epochs=3, verbose=0, seed=1, **options

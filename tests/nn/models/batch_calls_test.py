@@ -104,8 +104,12 @@ def test_compile_config_round_trips_and_refusals_are_clear():
     again = nn.Sequential([layers.Input((3,)), layers.Dense(1)])
     again.compile_from_config(model.get_compile_config())
     assert again.get_compile_config() == model.get_compile_config()
-    with pytest.raises(NotImplementedError, match="loss_weights"):
-        _model(loss_weights=[1.0])
+    doubled = _model(loss_weights=[2.0])  # one output: a list of one weight
+    doubled.set_weights(model.get_weights())
+    twice = doubled.evaluate(X, Y, verbose=0, return_dict=True)
+    once = model.evaluate(X, Y, verbose=0, return_dict=True)
+    np.testing.assert_allclose(twice["loss"], 2 * once["loss"], rtol=1e-6)
+    assert twice["mae"] == once["mae"]  # a metric is not weighted by it
 
 
 def test_a_frozen_mask_keeps_parameters_still_under_weight_decay():

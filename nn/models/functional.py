@@ -192,6 +192,35 @@ class Functional(Model):
                 values[id(tensor)] = value
         return jax.tree.map(lambda t: values[id(t)], self._outputs), state
 
+    def connections(self) -> dict[str, list[str]]:
+        """What each layer was called on, as Keras's summary shows it:
+        `{layer name: ["source[node][tensor]", ...]}` (`node`: which call of
+        the source layer, `tensor`: which of its outputs). Empty when the
+        model is a plain chain, one layer after another."""
+        calls: dict[int, list[Node]] = {}
+        consumers: dict[int, int] = {}
+        for node in self._nodes:
+            calls.setdefault(id(node.layer), []).append(node)
+            for tensor in node.parents():
+                consumers[id(tensor)] = consumers.get(id(tensor), 0) + 1
+        chain = (
+            all(len(node.parents()) <= 1 for node in self._nodes)
+            and all(count == 1 for count in consumers.values())
+            and all(len(nodes) == 1 for nodes in calls.values())
+        )
+        if chain:
+            return {}
+        links: dict[str, list[str]] = {}
+        for node in self._nodes:
+            for tensor in node.parents():
+                source = tensor.node
+                name = self._names[id(source.layer)]
+                index = calls[id(source.layer)].index(source)
+                links.setdefault(self._names[id(node.layer)], []).append(
+                    f"{name}[{index}][{tensor.index}]"
+                )
+        return links
+
     def layer_outputs(self, *input_specs):
         return [(self._names[id(n.layer)], n.layer, n.output_tree) for n in self._nodes]
 

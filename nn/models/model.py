@@ -22,7 +22,7 @@ from nn.layer_scope import LayerScope
 from nn.layers import call_style, weights_surface
 from nn.layers.base import Layer, Variables
 from nn.models.saving import SavingMixin
-from nn.models.summary import summary_table
+from nn.models.summary import print_summary
 from nn.models.training import TrainingMixin
 from nn.models.variables_check import check_variables
 from stateless import random
@@ -231,9 +231,46 @@ class Model(TrainingMixin, SavingMixin, Layer):
 
     build.holds_variables = True  # not a Keras-style build declaring weights
 
-    def summary(self, print_fn: Any = print) -> None:
-        """Prints each layer, its output shape and parameter count, and the totals."""
-        print_fn(summary_table(self))
+    def summary(
+        self,
+        line_length: int | None = None,
+        positions: Any = None,
+        print_fn: Any = None,
+        expand_nested: bool = False,
+        show_trainable: bool = False,
+        layer_range: Any = None,
+    ) -> None:
+        """Prints Keras's table: each layer, its output shape, parameter count
+        and (functional models) what it was called on; then the totals.
+
+        Args:
+          line_length: the table's width (Keras's default: 88, or 108 with the
+            "Connected to" column, at most the terminal's width less 4).
+          positions: where each column ends, as fractions of the line.
+          print_fn: called once with the whole text (default `print`).
+          expand_nested: also list the layers of nested models, indented.
+          show_trainable: add a "Trainable" column (Y, N, or - without weights).
+          layer_range: `(first, last)` layer names or regular expressions: only
+            the rows from the first match to the last.
+
+        Example:
+          >>> model = nn.Sequential([layers.Input((4,)), layers.Dense(2)])
+          >>> model.summary(line_length=50)
+          Model: "sequential"
+          ┏━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━┳━━━━━━━━━┓
+          ┃ Layer (type)       ┃ Output Shape    ┃ Param # ┃
+          ┡━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━╇━━━━━━━━━┩
+          │ dense (Dense)      │ (None, 2)       │      10 │
+          └────────────────────┴─────────────────┴─────────┘
+           Total params: 10 (40.00 B)
+           Trainable params: 10 (40.00 B)
+           Non-trainable params: 0 (0.00 B)
+        """
+        print_summary(
+            self, print_fn, line_length=line_length, positions=positions,
+            expand_nested=expand_nested, show_trainable=show_trainable,
+            layer_range=layer_range,
+        )  # fmt: skip
 
     def layer_outputs(self, *input_specs: Any) -> list[tuple[str, Layer, Any]]:
         """`(name, layer, output spec)` for each sub-layer call, in call order."""

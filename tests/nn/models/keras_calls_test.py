@@ -192,6 +192,7 @@ ALLOWED = {
     "train_on_batch": set(),
     "test_on_batch": set(),
     "predict_on_batch": set(),
+    "summary": set(),
 }
 
 

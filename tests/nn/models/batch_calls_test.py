@@ -126,3 +126,39 @@ def test_a_frozen_mask_keeps_parameters_still_under_weight_decay():
     trainer.fit(X, Y, epochs=3, verbose=0, seed=0)
     assert float(trainer.variables["params"]["b"][0]) == 1.0
     assert np.abs(trainer.variables["params"]["w"]).min() > 0.1  # it trained
+
+
+class Loud(nn.Model):
+    """Prints the first value of each batch it is called on."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = layers.Dense(1)
+
+    def call(self, x, training=False):
+        print("call", x[0, 0])  # a number when eager, a tracer when traced
+        return self.dense(x)
+
+
+def _printed_values(capsys):
+    values = []
+    for line in capsys.readouterr().out.splitlines():
+        try:
+            values.append(float(line.split(maxsplit=1)[1]))
+        except ValueError:  # a tracer: shape inference, or a compiled step
+            continue
+    return values
+
+
+def test_run_eagerly_lets_call_print_each_batch_s_values(capsys):
+    for eager in (True, False):
+        model = Loud()
+        model.build((None, 3), seed=0)
+        model.compile(optimizer=nn.optimizers.SGD(0.1), loss="mse", run_eagerly=eager)
+        capsys.readouterr()
+        model.fit(X, Y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        values = _printed_values(capsys)
+        if eager:
+            np.testing.assert_allclose(values, X[[0, 8, 16], 0], rtol=1e-6)
+        else:
+            assert values == []  # compiled: call ran once, traced

@@ -42,6 +42,7 @@ from train.precision import dynamic_loss_scale
 from train.program import as_program
 from train.projection import project
 from train.run_context import RunContext
+from train.validation import validates, validation_parts
 
 
 class Trainer(InferenceMixin):
@@ -387,7 +388,7 @@ class Trainer(InferenceMixin):
         logs: dict[str, float] = {}
         for epoch in epochs:
             logs = self._fit_epoch(epoch, stream, calls, source)
-            if data is not None and _validates(epoch, freq):
+            if data is not None and validates(epoch, freq):
                 val = self.run_evaluation(self.context.current, data, steps, calls)
                 logs.update({f"val_{k}": v for k, v in val.items()})
             self.context.show()  # epoch-end hooks often keep the weights
@@ -413,7 +414,7 @@ class Trainer(InferenceMixin):
                 )
             train, validation_data = train.split(validation_split)
         if validation_data is not None:
-            parts = _validation_parts(validation_data)
+            parts = validation_parts(validation_data)
             size = validation_batch_size
             if size is None and data_lib.is_arrays(parts[0]):
                 size = batch_size
@@ -488,28 +489,3 @@ class Trainer(InferenceMixin):
             self.context.begin(self._start_state(first_x, random.next_key()))
         logs = self._trainer()(StepKind.TRAIN, batch)
         return flat_logs(self._floats(logs), return_dict)
-
-
-def _validates(epoch: int, validation_freq: Any) -> bool:
-    """Keras's rule: after epoch `e` (from 0) when `(e + 1) % freq == 0`, or
-    when `e + 1` is in a list of epochs."""
-    if isinstance(validation_freq, int) and not isinstance(validation_freq, bool):
-        if validation_freq < 1:
-            raise ValueError(
-                f"fit: validation_freq must be >= 1; received {validation_freq}."
-            )
-        return (epoch + 1) % validation_freq == 0
-    return epoch + 1 in validation_freq
-
-
-def _validation_parts(data: Any) -> tuple[Any, Any, Any]:
-    """`(x, y, sample_weight)` of `validation_data`: a tuple of 2 or 3, or data
-    that yields its own batches."""
-    if isinstance(data, tuple):
-        if len(data) not in (2, 3):
-            raise ValueError(
-                "fit: validation_data must be (x_val, y_val), (x_val, y_val, "
-                f"val_sample_weight) or a dataset; received a tuple of {len(data)}."
-            )
-        return (*data, None)[:3]
-    return data, None, None

@@ -43,6 +43,7 @@ import jax.numpy as jnp
 
 from train import losses as losses_lib
 from train import metrics as metrics_lib
+from train.steps import LOSS, examples_in
 
 
 @dataclass(frozen=True)
@@ -100,26 +101,23 @@ class ScaledLoss:
 
 @dataclass(frozen=True)
 class OutputLossMean:
-    """The running mean of one output's unweighted loss (`<output>_loss`)."""
+    """The running mean of one output's unweighted loss (`<output>_loss`),
+    kept as the running loss is (`train.steps.LOSS`)."""
 
     output: Output
     loss: Any
     name: str
 
     def init(self) -> dict[str, jax.Array]:
-        return {
-            "total": jnp.zeros((), jnp.float32),
-            "count": jnp.zeros((), jnp.float32),
-        }
+        return LOSS.init()
 
     def update(self, state, y_true, y_pred, sample_weight=None):
         pick = self.output.pick
         value = self.loss(pick(y_true), pick(y_pred), pick(sample_weight))
-        size = jnp.asarray(jax.tree.leaves(pick(y_pred))[0].shape[0], jnp.float32)
-        return {"total": state["total"] + value * size, "count": state["count"] + size}
+        return LOSS.update(state, value, examples_in(pick(y_pred)))
 
     def result(self, state):
-        return state["total"] / jnp.maximum(state["count"], 1.0)
+        return LOSS.result(state)
 
     def merge(self, a, b):
         return jax.tree.map(jnp.add, a, b)

@@ -153,23 +153,24 @@ def _tracing(tree: Any) -> bool:
 def pack(ts: TrainState, like: Layout | None = None) -> PackedState:
     """`ts` as a `PackedState` (its arrays are the same buffers). Traced, it
     packs as `like` (the layout the step was given) when `ts` fits it."""
-    leaves = jax.tree.leaves(ts._replace(key=None))
+    leaves, treedef = jax.tree.flatten(ts._replace(key=None))
     tracing = _tracing(leaves)
-    layout = like if tracing and _fits(like, ts) else layout_of(ts)
+    layout = like if tracing and _fits(like, treedef, leaves) else layout_of(ts)
     arrays = tuple(v for v, k in zip(leaves, layout.kinds) if k is None)
     vectors = (_vectors if tracing else _vectors_on_host)(layout, leaves)
     return PackedState(arrays, vectors, layout, ts.key)
 
 
-def _fits(layout: Layout | None, ts: TrainState) -> bool:
-    if layout is None:
-        return False
-    leaves, treedef = jax.tree.flatten(ts._replace(key=None))
-    same = treedef == layout.treedef and all(
-        tuple(v.shape) == shape and (k is None or jnp.dtype(v.dtype).name == k)
-        for v, k, shape in zip(leaves, layout.kinds, layout.shapes)
+def _fits(layout: Layout | None, treedef: Any, leaves: list[Any]) -> bool:
+    """Whether state leaves of this structure pack as `layout` does."""
+    return (
+        layout is not None
+        and treedef == layout.treedef
+        and all(
+            tuple(v.shape) == shape and (k is None or jnp.dtype(v.dtype).name == k)
+            for v, k, shape in zip(leaves, layout.kinds, layout.shapes)
+        )
     )
-    return same
 
 
 def unpack(packed: PackedState, key: Any = None) -> TrainState:

@@ -112,7 +112,7 @@ def unpack_batch(batch: Any) -> tuple[Any, Any, Any]:
     return batch, None, None
 
 
-def _examples_in(y_pred: Any) -> jax.Array:
+def examples_in(y_pred: Any) -> jax.Array:
     """The batch size of `y_pred`, as the float32 weight of its mean loss."""
     return jnp.asarray(jax.tree.leaves(y_pred)[0].shape[0], jnp.float32)
 
@@ -122,7 +122,7 @@ def update_metrics(states, metrics, loss, y, y_pred, w):
     when `loss` is given (weighted by the batch size, as Keras weighs it)."""
     new = dict(states)
     if loss is not None:
-        new["loss"] = LOSS.update(states["loss"], loss, _examples_in(y_pred))
+        new["loss"] = LOSS.update(states["loss"], loss, examples_in(y_pred))
     for name, metric in metrics.items():
         new[name] = metric.update(states[name], y, y_pred, w)
     return new

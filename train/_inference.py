@@ -82,10 +82,11 @@ def callback_list(
 
 
 def flat_logs(logs: dict[str, float], return_dict: bool) -> Any:
-    """Keras's return value: the dict, else the loss alone or a list in order."""
+    """Keras's return value: the dict, else its one value (the loss, usually)
+    alone or a list in order."""
     if return_dict:
         return logs
-    return logs["loss"] if len(logs) == 1 else list(logs.values())
+    return next(iter(logs.values())) if len(logs) == 1 else list(logs.values())
 
 
 class InferenceMixin:
@@ -110,7 +111,7 @@ class InferenceMixin:
     ) -> dict[str, float]:
         """The loss and metrics over `dataset`, from fresh metric states,
         calling the `on_test_*` hooks of `calls`."""
-        ts = ts._replace(metrics=steps_lib.init_metrics(self.metrics))
+        ts = ts._replace(metrics=self.fresh_metrics())
         if self.distribution is not None:
             ts = self.distribution.place_state(ts)
         hooks = any(c.implements_batch_hooks("test") for c in calls.callbacks)
@@ -230,7 +231,14 @@ class InferenceMixin:
         output = self._step(StepKind.PREDICT)(self._predict_variables(), self._batch(x))
         return backends.concatenate([output], config.backend())
 
+    def fresh_metrics(self) -> dict[str, Any]:
+        """Every metric state at its start: the loss's and the compiled
+        metrics', and those the program keeps besides (`Program.init_metrics`)."""
+        states = steps_lib.init_metrics(self.metrics)
+        extra = getattr(self.program, "init_metrics", None)
+        return states if extra is None else {**states, **extra()}
+
     def reset_metrics(self) -> None:
         """Starts every metric (and the running loss) afresh."""
         if self.context.current is not None:
-            self.context.update(metrics=steps_lib.init_metrics(self.metrics))
+            self.context.update(metrics=self.fresh_metrics())

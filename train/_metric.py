@@ -16,12 +16,13 @@ from stateless import ops
 from stateless.errors import ShapeError, owner_name
 from train import _keras_metric
 from train.losses import squeeze_or_expand_to_same_rank
+from train.stateless_metric import KerasStateless
 
 State = dict[str, jax.Array]
 
 
 @dataclass(frozen=True)
-class Metric(ABC):
+class Metric(KerasStateless, ABC):
     """Base class: hyperparameters in the object, accumulators in a state dict.
 
     The four functions are pure, so they run under `jax.jit`, `lax.scan` and
@@ -32,6 +33,10 @@ class Metric(ABC):
     * `result(state) -> value`: a float32 scalar (or one per threshold);
     * `merge(state_a, state_b) -> state`: the elementwise sum, so that states
       from several batches or devices combine (`lax.psum(state, axis)` too).
+
+    Keras's stateless methods (`stateless_update_state`, `stateless_result`,
+    `stateless_reset_state`, `variables`) work on the same state as a flat
+    list (see `train.stateless_metric`).
 
     Args:
       name: the key of the metric in logs; defaults to Keras's snake-case name

@@ -311,7 +311,8 @@ class Trainer(InferenceMixin):
         variables that may be another backend's tensors)."""
         if config.backend() != "jax":
             variables = backends.to_numpy(variables)
-        return steps_lib.init_train_state(variables, self.tx, self.metrics, key)
+        ts = steps_lib.init_train_state(variables, self.tx, self.metrics, key)
+        return ts._replace(metrics=self.fresh_metrics())
 
     # -- the loop --------------------------------------------------------------
 
@@ -429,7 +430,7 @@ class Trainer(InferenceMixin):
     ) -> dict[str, float]:  # fmt: skip
         """One epoch of steps; returns its last logs (floats)."""
         hooks = any(c.implements_train_batch_hooks() for c in calls.callbacks)
-        self.context.update(metrics=steps_lib.init_metrics(self.metrics))
+        self.context.update(metrics=self.fresh_metrics())
         calls.call("on_epoch_begin", epoch, {})
         train = self._trainer(source[0])
         index, logs = -1, {}  # the last batch run so far in this epoch

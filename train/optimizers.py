@@ -25,6 +25,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from train import optimizer_variables as stateless_view
+
 Schedule = Callable[[Any], Any]
 
 
@@ -74,6 +76,35 @@ class Optimizer(ABC):
     def follow(self, run: Any) -> None:
         """Tells `run` (a `train.RunContext`, held weakly) of each new rate."""
         self._followers.add(run)
+
+    # -- Keras's stateless view (see train.optimizer_variables) ---------------
+
+    def build(self, var_list: Any) -> None:
+        """Makes the optimizer's first state over these weights (Keras's way,
+        for a loop written from scratch); `variables` then holds it."""
+        self._built_variables = stateless_view.initial_variables(self, var_list)
+
+    @property
+    def variables(self) -> list[Any]:
+        """The state made by `build`, as a list of arrays."""
+        if "_built_variables" not in vars(self):
+            raise ValueError(
+                f"{type(self).__name__}.variables: the optimizer is not built. "
+                "Hint: optimizer.build(model.trainable_variables) first."
+            )
+        return list(self._built_variables)
+
+    def stateless_apply(
+        self, optimizer_variables: Any, grads: Any, trainable_variables: Any
+    ) -> tuple[list[Any], list[Any]]:
+        """One update, pure: `(new trainable_variables, new optimizer_variables)`.
+
+        Each argument is a list in the order of `model.trainable_variables`
+        (Keras's layout for a custom `train_step` on JAX).
+        """
+        return stateless_view.stateless_apply(
+            self, optimizer_variables, grads, trainable_variables
+        )
 
     @abstractmethod
     def _core(self, learning_rate: Any) -> optax.GradientTransformation:

@@ -2,8 +2,9 @@
 
 `apply` is required; `init` makes variables when there are none; `penalty`
 adds regularization to the loss; the three steps replace the ones the
-trainer builds from its loss, optimizer and metrics. Any object with these
-six attributes will do; `Program` is the plain one.
+trainer builds from its loss, optimizer and metrics; `init_metrics` gives
+the states of metrics the steps keep beside the compiled ones. Any object
+with the first six attributes will do; `Program` is the plain one.
 
 Example:
   >>> program = Program(apply=lambda v, x, training=False, rng=None: (x, {}))
@@ -32,6 +33,9 @@ class Program:
         for the one built from the loss, optimizer and metrics.
       test_step: likewise for evaluation and validation.
       predict_step: a pure `(variables, x) -> y_pred`, or None.
+      init_metrics: `() -> {key: state}`, the first states of metrics the
+        steps keep in `TrainState.metrics` beside the loss and the compiled
+        metrics (reset with them each epoch), or None.
     """
 
     apply: Fn
@@ -40,6 +44,7 @@ class Program:
     train_step: Fn | None = None
     test_step: Fn | None = None
     predict_step: Fn | None = None
+    init_metrics: Fn | None = None
 
 
 _PROGRAM_FIELDS = {"init_fn": "init", "penalty_fn": "penalty",

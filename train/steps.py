@@ -35,6 +35,7 @@ from jax.extend import core as jcore
 from stateless import random
 from stateless.added_losses import collect_losses
 from train.precision import LossScaleState, cast_floats
+from train.stateless_metric import KerasStateless
 
 ApplyFn = Callable[..., tuple[Any, Any]]
 LossFn = Callable[..., Any]
@@ -60,8 +61,9 @@ class TrainState(NamedTuple):
     key: jax.Array
 
 
-class _LossMean:
-    """The running mean of the loss, kept like any other metric."""
+class _LossMean(KerasStateless):
+    """The running mean of the loss, kept like any other metric (weighted by
+    the batch size in the built-in steps, by 1 unless told otherwise)."""
 
     name = "loss"
 
@@ -71,7 +73,8 @@ class _LossMean:
             "count": jnp.zeros((), jnp.float32),
         }
 
-    def update(self, state, value, weight):
+    def update(self, state, value, sample_weight=None):
+        weight = 1.0 if sample_weight is None else sample_weight
         return {
             "total": state["total"] + value * weight,
             "count": state["count"] + weight,

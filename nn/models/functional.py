@@ -8,6 +8,7 @@ nested models all follow from that walk.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
@@ -53,6 +54,24 @@ def _leaves(tree: Any) -> list[SymbolicTensor]:
             f"and layer calls), received {bad[0] if bad else tree!r:.100}."
         )
     return leaves
+
+
+def drawn(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether a model's arguments are `(inputs, outputs)` symbolic tensors."""
+    given = [*args[:2], *(kwargs[k] for k in ("inputs", "outputs") if k in kwargs)]
+    return len(given) == 2 and all(
+        leaves and all(isinstance(t, SymbolicTensor) for t in leaves)
+        for leaves in map(jax.tree.leaves, given)
+    )
+
+
+@functools.cache
+def over_functional(cls: type) -> type:
+    """`cls` (a subclass of `nn.Model`) placed over `Functional`: its own
+    methods (custom steps) first, then the functional model's. Keras builds
+    such a subclass from `CustomModel(inputs, outputs)` too."""
+    names = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
+    return type(cls.__name__, (cls, Functional), names)
 
 
 @registry.register("Functional")

@@ -58,10 +58,18 @@ class Model(TrainingMixin, SavingMixin, Layer):
     """
 
     def __new__(cls, *args: Any, **kwargs: Any):
-        if cls is Model and (args or "inputs" in kwargs):
-            from nn.models.functional import Functional
+        """`Model(inputs, outputs)` is functional; so is a subclass called
+        that way (Keras's way of keeping its overridden steps): it becomes
+        the subclass over `Functional` (see `nn.models.functional`)."""
+        if args or "inputs" in kwargs:
+            from nn.models import functional
 
-            return super().__new__(Functional)
+            if cls is Model:
+                return super().__new__(functional.Functional)
+            if functional.drawn(args, kwargs) and not issubclass(
+                cls, functional.Functional
+            ):
+                return super().__new__(functional.over_functional(cls))
         return super().__new__(cls)
 
     def __init__(self, *, name: str | None = None, **kwargs: Any):

@@ -8,7 +8,11 @@ arguments are Keras 3's, with Keras's meaning; `fit` takes one of ours,
 Three steps may be overridden, each pure and jitted by the loop:
 `train_step(train_state, batch) -> (train_state, logs)`,
 `test_step(train_state, batch) -> (train_state, logs)` (evaluation and
-validation) and `predict_step(variables, x) -> y_pred`.
+validation) and `predict_step(variables, x) -> y_pred`. A step whose first
+argument is named `state` is written in Keras's JAX layout instead
+(`train_step(self, state, data) -> (logs, state)` over lists, with
+`stateless_call` and `optimizer.stateless_apply`; see
+`nn.models.keras_state`).
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from nn.layers import weights_surface
+from nn.models import keras_state
 from train import steps as steps_lib
 from train.compiling import StepKind
 from train.fit import Trainer
 from train.program import Program
+from train.stateless_metric import CompiledMetrics
 
 
 def _overridden(model: Any, name: str) -> Any:
@@ -59,12 +65,14 @@ class TrainingMixin:
     def program(self) -> Program:
         """The model's pure functions as the trainer runs them: `apply`,
         `init`, `penalty`, and the steps this class overrides."""
+        steps = {name: _overridden(self, name)
+                 for name in ("train_step", "test_step", "predict_step")}  # fmt: skip
         return Program(
-            apply=self.apply, init=self.init, penalty=self.penalty,
-            train_step=_overridden(self, "train_step"),
-            test_step=_overridden(self, "test_step"),
-            predict_step=_overridden(self, "predict_step"),
-        )  # fmt: skip
+            apply=self.apply,
+            init=self.init,
+            penalty=self.penalty,
+            **keras_state.program_steps(self, steps),
+        )
 
     def compile(
         self,
@@ -226,15 +234,54 @@ class TrainingMixin:
 
     @property
     def metrics(self) -> list[Any]:
-        """The running loss and the compiled metrics (pure metric objects)."""
+        """Keras's list: the running loss, then one entry for every compiled
+        metric (`compile_metrics`, whose result is a dict); each has Keras's
+        stateless methods (see `train.stateless_metric`). Override it to
+        list metrics of the model's own, as Keras's guides do."""
         if self.trainer is None:
             return []
-        return [steps_lib.LOSS, *self.trainer.metrics.values()]
+        compiled = self.trainer.metrics
+        return [steps_lib.LOSS, *([CompiledMetrics(compiled)] if compiled else [])]
 
     @property
     def metrics_names(self) -> list[str]:
-        """`["loss", <metric names>...]`, the order `evaluate` returns them in."""
-        return [m.name for m in self.metrics]
+        """The names of what `evaluate` returns, in its order: `["loss",
+        <metric names>...]` (Keras 3 names `compile_metrics` instead of the
+        metrics it holds)."""
+        names: list[str] = []
+        for metric in self.metrics:
+            if isinstance(metric, CompiledMetrics):
+                names.extend(metric.metrics)
+            else:
+                names.append(metric.name)
+        return names
+
+    def stateless_call(
+        self,
+        trainable_variables: Any,
+        non_trainable_variables: Any,
+        *args: Any,
+        return_losses: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """The forward pass over Keras's lists, pure (Keras's JAX layout).
+
+        Args:
+          trainable_variables: arrays in the order of `trainable_variables`.
+          non_trainable_variables: arrays in the order of
+            `non_trainable_variables`.
+          *args, **kwargs: the inputs and `call`'s keywords (`training=`).
+          return_losses: also return the losses `add_loss` added.
+
+        Returns:
+          `(outputs, non_trainable_variables)`, the latter updated (e.g.
+          BatchNormalization's statistics); with `return_losses`, the losses
+          third. Dropout draws from the step's key inside `fit`.
+        """
+        return keras_state.stateless_call(
+            self, trainable_variables, non_trainable_variables, *args,
+            return_losses=return_losses, **kwargs,
+        )  # fmt: skip
 
     def reset_metrics(self) -> None:
         """Starts the metrics of `train_on_batch` / `test_on_batch` afresh."""
@@ -335,7 +382,5 @@ class TrainingMixin:
 def _frozen_mask(model: Any) -> Any:
     """The optimizer mask for the layers frozen now (`trainable = False`), as
     Keras fixes them when the model is compiled; None when none is."""
-    from nn.layers import weights_surface
-
     prefixes = weights_surface.frozen_prefixes(model)
     return weights_surface.trainable_mask(prefixes) if prefixes else None

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
-import io
 import json
 import os
 import zipfile
@@ -41,6 +40,7 @@ import numpy as np
 
 import stateless
 from nn import registry
+from nn.models.npz_reader import array_allowance, read_npz
 from nn.models.weights import npz_bytes, write_atomically, zip_bytes
 from stateless import mixed_precision, random
 from stateless.added_losses import shapes_of
@@ -50,6 +50,7 @@ from train.steps import TrainState, init_metrics
 
 MEMBERS = ("config.json", "metadata.json", "weights.npz", "optimizer.npz")
 MAX_MEMBER_BYTES = 2 * 1024**3
+MAX_JSON_BYTES = 16 * 1024**2
 
 
 class ArchiveError(ValueError):
@@ -127,77 +128,103 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
 # -- loading ---------------------------------------------------------------------
 
 
-def _read_members(path: str) -> dict[str, bytes]:
+class _Members:
+    """An archive's members, checked by name and declared size when opened,
+    each read (and checked against its sha256) only when asked for."""
+
+    def __init__(self, path: str):
+        self.path = path
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except (FileNotFoundError, IsADirectoryError, PermissionError):
+            raise
+        except Exception as error:
+            raise ArchiveError(
+                f"{path} is not a readable zip archive: {error}"
+            ) from None
+        self.infos: dict[str, zipfile.ZipInfo] = {}
+        for info in self.zip.infolist():
+            self._admit(info)
+        for name in MEMBERS[:3]:
+            if name not in self.infos:
+                raise ArchiveError(f"{path}: the member {name} is missing.")
+        self.checksums: dict[str, str] = {}
+
+    def _admit(self, info: zipfile.ZipInfo) -> None:
+        path, name = self.path, info.filename
+        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+            raise ArchiveError(f"{path}: refusing absolute member path {name!r}.")
+        if ".." in name.replace("\\", "/").split("/"):
+            raise ArchiveError(f"{path}: refusing member path {name!r} with '..'.")
+        if name not in MEMBERS or name in self.infos:
+            raise ArchiveError(
+                f"{path}: unexpected or repeated member {name!r:.100}; an "
+                f"archive holds only {', '.join(MEMBERS)}."
+            )
+        limit = MAX_JSON_BYTES if name.endswith(".json") else MAX_MEMBER_BYTES
+        if info.file_size > min(limit, MAX_MEMBER_BYTES):
+            raise ArchiveError(
+                f"{path}: member {name} declares {info.file_size} bytes, over "
+                f"the {min(limit, MAX_MEMBER_BYTES)}-byte limit."
+            )
+        self.infos[name] = info
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.infos
+
+    def __enter__(self) -> _Members:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.zip.close()
+
+    def expect_checksums(self, metadata: dict[str, Any]) -> None:
+        """Takes the sha256 of every member but metadata.json from `metadata`."""
+        checksums = metadata.get("checksums")
+        if not isinstance(checksums, dict):
+            raise ArchiveError("metadata.json: missing checksums.")
+        covered = sorted(set(self.infos) - {"metadata.json"})
+        if sorted(checksums) != covered:
+            raise ArchiveError(
+                f"{self.path}: metadata.json has checksums for "
+                f"{sorted(checksums)!r:.200}, but the archive holds {covered}."
+            )
+        self.checksums = checksums
+
+    def read(self, name: str, limit: int, why: str = "") -> bytes:
+        """The member's bytes, refused unread when it declares over `limit`."""
+        info = self.infos[name]
+        if info.file_size > limit:
+            raise ArchiveError(
+                f"{self.path}: member {name} declares {info.file_size} bytes, over "
+                f"the {limit}-byte limit{why}."
+            )
+        try:
+            with self.zip.open(info) as file:
+                data = file.read(limit + 1)
+        except Exception as error:
+            raise ArchiveError(f"{self.path}: cannot read {name}: {error}") from None
+        if len(data) != info.file_size:
+            raise ArchiveError(f"{self.path}: member {name} has an inconsistent size.")
+        if name != "metadata.json" and (
+            self.checksums.get(name) != hashlib.sha256(data).hexdigest()
+        ):
+            raise ArchiveError(f"{self.path}: {name} fails its sha256 checksum.")
+        return data
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"the non-finite number {name} is not a valid value")
+
+
+def _json(data: bytes, name: str) -> dict[str, Any]:
     try:
-        archive = zipfile.ZipFile(path)
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
-        raise
-    except Exception as error:
-        raise ArchiveError(f"{path} is not a readable zip archive: {error}") from None
-    members: dict[str, bytes] = {}
-    with archive:
-        for info in archive.infolist():
-            name = info.filename
-            if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-                raise ArchiveError(f"{path}: refusing absolute member path {name!r}.")
-            if ".." in name.replace("\\", "/").split("/"):
-                raise ArchiveError(f"{path}: refusing member path {name!r} with '..'.")
-            if name not in MEMBERS or name in members:
-                raise ArchiveError(
-                    f"{path}: unexpected or repeated member {name!r:.100}; an "
-                    f"archive holds only {', '.join(MEMBERS)}."
-                )
-            if info.file_size > MAX_MEMBER_BYTES:
-                raise ArchiveError(
-                    f"{path}: member {name} declares {info.file_size} bytes, over "
-                    f"the {MAX_MEMBER_BYTES}-byte limit."
-                )
-            try:
-                with archive.open(info) as file:
-                    data = file.read(MAX_MEMBER_BYTES + 1)
-            except Exception as error:
-                raise ArchiveError(f"{path}: cannot read {name}: {error}") from None
-            if len(data) > MAX_MEMBER_BYTES or len(data) != info.file_size:
-                raise ArchiveError(f"{path}: member {name} has an inconsistent size.")
-            members[name] = data
-    for name in MEMBERS[:3]:
-        if name not in members:
-            raise ArchiveError(f"{path}: the member {name} is missing.")
-    return members
-
-
-def _check_sums(path: str, members: dict[str, bytes], metadata: dict[str, Any]) -> None:
-    """Every member but metadata.json matches its sha256 in metadata.json."""
-    checksums = metadata.get("checksums")
-    if not isinstance(checksums, dict):
-        raise ArchiveError("metadata.json: missing checksums.")
-    covered = sorted(set(members) - {"metadata.json"})
-    if sorted(checksums) != covered:
-        raise ArchiveError(
-            f"{path}: metadata.json has checksums for {sorted(checksums)!r:.200}, "
-            f"but the archive holds {covered}."
-        )
-    for name in covered:
-        if checksums[name] != hashlib.sha256(members[name]).hexdigest():
-            raise ArchiveError(f"{path}: {name} fails its sha256 checksum.")
-
-
-def _json(members: dict[str, bytes], name: str) -> dict[str, Any]:
-    try:
-        value = json.loads(members[name].decode("utf-8"))
+        value = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
     except Exception as error:
         raise ArchiveError(f"{name} is not valid JSON: {error}") from None
     if not isinstance(value, dict):
         raise ArchiveError(f"{name}: expected a JSON object, found {value!r:.80}.")
     return value
-
-
-def _npz(members: dict[str, bytes], name: str) -> dict[str, np.ndarray]:
-    try:
-        with np.load(io.BytesIO(members[name]), allow_pickle=False) as npz:
-            return {key: npz[key] for key in npz.files}
-    except Exception as error:
-        raise ArchiveError(f"{name} is not a readable .npz: {error}") from None
 
 
 @contextlib.contextmanager
@@ -249,22 +276,36 @@ def _fill(tree: dict[str, Any], flat: dict[str, Any], prefix: str) -> dict[str, 
     }
 
 
-def _variables(model: Any, flat: dict[str, np.ndarray], specs: Any) -> Any:
-    from nn.models.weights import check_same_layout
+def _specs(flat: dict[str, Any]) -> dict[str, tuple[tuple[int, ...], Any]]:
+    return {k: (tuple(v.shape), np.dtype(v.dtype)) for k, v in flat.items()}
 
-    if any(not k.startswith(("params/", "state/")) for k in flat):
-        raise ArchiveError("weights.npz: keys must start with params/ or state/.")
+
+def _limit(specs: dict[str, tuple[tuple[int, ...], Any]]) -> int:
+    """The most bytes an `.npz` of these arrays takes: data and headers."""
+    data = sum(int(np.prod(s, dtype=np.int64)) * np.dtype(d).itemsize
+               for s, d in specs.values())  # fmt: skip
+    return data + sum(array_allowance(k) for k in specs) + 1024
+
+
+def _weights(members: _Members, model: Any, specs: Any) -> Any:
+    """The variables, read within the size of the ones the model expects."""
     expected, structs = _expected_variables(model, specs)
-    if expected is None:  # layout unknown: trust the archive's names and shapes
+    if expected is None:  # layout unknown: the arrays may not outgrow the member
+        data = members.read("weights.npz", MAX_MEMBER_BYTES)
+        flat, _ = read_npz(data, "weights.npz", budget=len(data), error=ArchiveError)
+        if any(not k.startswith(("params/", "state/")) for k in flat):
+            raise ArchiveError("weights.npz: keys must start with params/ or state/.")
         nested = _nest(flat)
         expected = {
             "params": nested.get("params", {}),
             "state": nested.get("state", {}),
         }
-    else:
-        with _guard("weights.npz"):
-            check_same_layout("weights.npz", expected, _nest(flat))
-        model.input_specs = structs
+        return _fill(expected, flat, "")
+    wanted = _specs(flatten_paths(expected))
+    why = " (the size of the variables the model expects)"
+    data = members.read("weights.npz", _limit(wanted), why)
+    flat, _ = read_npz(data, "weights.npz", wanted, error=ArchiveError)
+    model.input_specs = structs
     return _fill(expected, flat, "")
 
 
@@ -273,31 +314,24 @@ def _nest(flat: dict[str, Any]) -> dict[str, Any]:
         return unflatten_paths(flat)
 
 
-def _restore_train_state(model: Any, arrays: dict[str, np.ndarray]) -> None:
+def _restore_train_state(model: Any, members: _Members) -> None:
+    """The optimizer state, step and key, read within their expected size."""
     trainer, variables = model.trainer, model.variables
     fresh = jax.eval_shape(trainer.tx.init, variables["params"])
     leaves, treedef = jax.tree.flatten(fresh)
-    names = {f"arr_{i}" for i in range(len(leaves))} | {"step", "key"}
-    if set(arrays) != names:
-        raise ArchiveError(
-            f"optimizer.npz: expected {len(leaves)} state arrays plus step and key, "
-            f"found {sorted(arrays)[:20]} (was the optimizer changed?)."
-        )
-    key = random.key(0)
-    wanted = [*leaves, jax.ShapeDtypeStruct((), jnp.int32), key]
-    given = [arrays[f"arr_{i}"] for i in range(len(leaves))]
-    given += [arrays["step"], arrays["key"]]
-    for i, (want, got) in enumerate(zip(wanted, given, strict=True)):
-        if tuple(want.shape) != got.shape or np.dtype(want.dtype) != got.dtype:
-            raise ArchiveError(
-                f"optimizer.npz: array {i} is {got.dtype}{list(got.shape)}, expected "
-                f"{np.dtype(want.dtype)}{list(want.shape)}."
-            )
-    opt_state = jax.tree.unflatten(treedef, [jnp.asarray(a) for a in given[:-2]])
+    wanted = {f"arr_{i}": leaf for i, leaf in enumerate(leaves)}
+    wanted.update(step=jax.ShapeDtypeStruct((), jnp.int32), key=random.key(0))
+    specs = _specs(wanted)
+    why = " (the size of the optimizer state the model expects)"
+    data = members.read("optimizer.npz", _limit(specs), why)
+    arrays, _ = read_npz(data, "optimizer.npz", specs, error=ArchiveError)
+    opt_state = jax.tree.unflatten(
+        treedef, [jnp.asarray(arrays[f"arr_{i}"]) for i in range(len(leaves))]
+    )
     trainer.train_state = TrainState(
-        step=jnp.asarray(given[-2]), params=variables["params"],
+        step=jnp.asarray(arrays["step"]), params=variables["params"],
         state=variables["state"], opt_state=opt_state,
-        metrics=init_metrics(trainer.metrics), key=jnp.asarray(given[-1]),
+        metrics=init_metrics(trainer.metrics), key=jnp.asarray(arrays["key"]),
     )  # fmt: skip
 
 
@@ -330,11 +364,14 @@ def load_model(
       >>> int(load_model(path).trainer.train_state.step)
       1
     """
-    path = os.fspath(path)
-    members = _read_members(path)
-    metadata = _json(members, "metadata.json")
-    _check_sums(path, members, metadata)
-    config = _json(members, "config.json")
+    with _Members(os.fspath(path)) as members:
+        return _load(members, safe_mode, custom_objects)
+
+
+def _load(members: _Members, safe_mode: bool, custom_objects: Any) -> Any:
+    metadata = _json(members.read("metadata.json", MAX_JSON_BYTES), "metadata.json")
+    members.expect_checksums(metadata)
+    config = _json(members.read("config.json", MAX_JSON_BYTES), "config.json")
     if set(config) != {"model", "compile"}:
         raise ArchiveError("config.json: expected the keys 'model' and 'compile'.")
     if safe_mode:
@@ -343,9 +380,8 @@ def load_model(
         model = registry.deserialize(config["model"], custom_objects)
     if not hasattr(model, "init") or not hasattr(model, "compile"):
         raise ArchiveError(f"config.json: {type(model).__name__} is not a model.")
-    flat = _npz(members, "weights.npz")
     with _guard("weights.npz: does not fit the model"):
-        model.variables = _variables(model, flat, metadata.get("input_specs"))
+        model.variables = _weights(members, model, metadata.get("input_specs"))
     compiled = config["compile"]
     if compiled is not None:
         if not isinstance(compiled, dict):
@@ -362,7 +398,9 @@ def load_model(
             )  # fmt: skip
     if "optimizer.npz" in members:
         if compiled is None:
-            raise ArchiveError(f"{path}: optimizer.npz without a compile config.")
+            raise ArchiveError(
+                f"{members.path}: optimizer.npz without a compile config."
+            )
         with _guard("optimizer.npz: cannot restore"):
-            _restore_train_state(model, _npz(members, "optimizer.npz"))
+            _restore_train_state(model, members)
     return model

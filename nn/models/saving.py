@@ -16,6 +16,7 @@ from typing import Any
 import jax
 
 from nn.models import weights
+from stateless.errors import VariablesError
 from train import optimizers as optimizers_lib
 
 
@@ -109,17 +110,19 @@ class SavingMixin:
           >>> model.save_weights(path); model.load_weights(path)
           []
         """
-        loaded = weights.load_weights(filepath)
         if self.variables is None:
             raise ValueError(
                 "load_weights: build the model first (model.build(shape))."
             )
-        if not skip_mismatch:
-            weights.check_same_layout(
-                type(self).__name__, self.variables, loaded,
-                hint="load_weights(path, skip_mismatch=True) loads what fits.",
-            )  # fmt: skip
-        problems = weights.layout_problems(self.variables, loaded)
+        try:
+            loaded, problems = weights.load_weights(
+                filepath, like=self.variables, skip_mismatch=skip_mismatch
+            )
+        except VariablesError as error:
+            raise VariablesError(
+                f"{type(self).__name__}.load_weights: {error}\nHint: "
+                "load_weights(path, skip_mismatch=True) loads what fits."
+            ) from None
         self.variables = weights.merge_fitting(self.variables, loaded)
         return problems
 

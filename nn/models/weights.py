@@ -19,6 +19,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
+from nn.models.npz_reader import read_npz
 from stateless.errors import VariablesError
 from stateless.scope import flatten_paths, unflatten_paths
 
@@ -83,48 +84,47 @@ def save_weights(variables: dict[str, Any], path: str | os.PathLike) -> None:
       >>> import os, tempfile
       >>> path = os.path.join(tempfile.mkdtemp(), "w.npz")
       >>> save_weights({"params": {"d": {"w": jnp.ones(2)}}, "state": {}}, path)
-      >>> load_weights(path)["params"]["d"]["w"].tolist()
+      >>> load_weights(path)[0]["params"]["d"]["w"].tolist()
       [1.0, 1.0]
     """
     write_atomically(path, npz_bytes(flatten_paths(variables)))
 
 
-def load_weights(path: str | os.PathLike) -> dict[str, Any]:
-    """Reads variables written by `save_weights` (never unpickling anything)."""
-    with np.load(os.fspath(path), allow_pickle=False) as archive:
-        flat = {key: jnp.asarray(archive[key]) for key in archive.files}
-    tree = unflatten_paths(flat)
-    return {"params": tree.get("params", {}), "state": tree.get("state", {})}
+def load_weights(
+    path: str | os.PathLike, like: dict[str, Any] | None = None,
+    skip_mismatch: bool = False,
+) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
+    """Reads variables written by `save_weights`, never unpickling anything.
 
+    Args:
+      path: the `.npz` file.
+      like: the variables the file must hold (names, shapes, dtypes): each
+        array's size is checked against them before its data is read. None
+        reads any arrays up to the file's own size.
+      skip_mismatch: read what fits `like`, skip the rest.
 
-def layout_problems(expected: dict[str, Any], given: dict[str, Any]) -> list[str]:
-    """One line per missing, extra or mis-shaped path of `given` against `expected`.
+    Returns:
+      `(variables, problems)`: one line per missing, extra or mis-shaped path
+      (empty unless `skip_mismatch`).
 
-    Example:
-      >>> want, got = {"w": jnp.ones(2)}, {"w": jnp.ones(3)}
-      >>> layout_problems(want, got)
-      ['mis-shaped: w expected (2,), received (3,)']
+    Raises:
+      VariablesError: something does not fit `like` (without `skip_mismatch`).
+      ValueError: not an `.npz` of arrays, or sizes that disagree.
     """
-    want = {p: tuple(v.shape) for p, v in flatten_paths(expected).items()}
-    got = {p: tuple(v.shape) for p, v in flatten_paths(given).items()}
-    problems = [f"missing: {p} {s}" for p, s in want.items() if p not in got]
-    problems += [f"extra: {p} {s}" for p, s in got.items() if p not in want]
-    problems += [
-        f"mis-shaped: {p} expected {s}, received {got[p]}"
-        for p, s in want.items()
-        if p in got and got[p] != s
-    ]
-    return problems
-
-
-def check_same_layout(
-    owner: str, expected: dict[str, Any], given: dict[str, Any], hint: str = ""
-) -> None:
-    """Raises `VariablesError` naming every missing, extra and mis-shaped path."""
-    problems = layout_problems(expected, given)
-    if problems:
-        message = f"{owner}: the weights do not fit.\n  " + "\n  ".join(problems)
-        raise VariablesError(message + (f"\nHint: {hint}" if hint else ""))
+    path = os.fspath(path)
+    if like is None:
+        flat, problems = read_npz(path, path, budget=os.path.getsize(path))
+    else:
+        specs = {
+            k: (tuple(v.shape), np.dtype(v.dtype))
+            for k, v in flatten_paths(like).items()
+        }
+        flat, problems = read_npz(
+            path, path, specs, skip_mismatch=skip_mismatch, error=VariablesError
+        )
+    tree = unflatten_paths({k: jnp.asarray(v) for k, v in flat.items()})
+    variables = {"params": tree.get("params", {}), "state": tree.get("state", {})}
+    return variables, problems
 
 
 def merge_fitting(expected: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import pytest
 import nn
 from nn import layers
 from nn.archive import ArchiveError, load_model, save_model
+from tests.nn.hostile_files import bomb_npz
 
 
 @pytest.fixture(scope="module")
@@ -69,15 +70,53 @@ def _resum(members):
     return {**members, "metadata.json": json.dumps(meta).encode()}
 
 
+def _non_finite(tree, rng):
+    """The JSON tree with one number (or, lacking any, one value) made NaN,
+    Infinity or -Infinity."""
+    spots = []
+
+    def walk(node):
+        for key, value in node.items() if isinstance(node, dict) else enumerate(node):
+            if isinstance(value, dict | list):
+                walk(value)
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                spots.append((node, key))
+
+    walk(tree)
+    node, key = spots[rng.integers(len(spots))] if spots else (tree, "model")
+    node[key] = float(rng.choice([np.nan, np.inf, -np.inf]))
+    return tree
+
+
+def _bomb(members, name, rng):
+    """An .npz member replaced by one whose first array declares up to
+    256 MiB of zeros, deflated (as small as the file it replaces)."""
+    with np.load(io.BytesIO(members[name])) as npz:
+        keys = list(npz.files)
+    declared = int(rng.integers(1, 257)) * 2**20
+    return bomb_npz(str(rng.choice(keys)), declared)
+
+
 def _corrupt(data, rng):
-    kind = rng.integers(6)
+    kind = rng.integers(8)
+    if kind == 6:  # a JSON number made non-finite (json.dumps writes NaN)
+        members = _members(data)
+        target = "config.json" if rng.integers(2) else "metadata.json"
+        members[target] = json.dumps(_non_finite(json.loads(members[target]), rng))
+        members[target] = members[target].encode()
+        return _zip(_resum(members) if rng.integers(4) else members), True
+    if kind == 7:  # an inner array that declares far more than the file holds
+        members = _members(data)
+        name = "weights.npz" if rng.integers(2) else "optimizer.npz"
+        members[name] = _bomb(members, name, rng)
+        return _zip(_resum(members) if rng.integers(4) else members), True
     if kind == 0:  # flip bytes anywhere
         raw = bytearray(data)
         for i in rng.integers(len(raw), size=rng.integers(1, 8)):
             raw[i] ^= int(rng.integers(1, 256))
-        return bytes(raw)
+        return bytes(raw), False
     if kind == 1:  # truncate
-        return data[: rng.integers(len(data))]
+        return data[: rng.integers(len(data))], False
     members = _members(data)
     name = str(rng.choice(sorted(members)))
     if kind == 2:  # a member replaced by random bytes
@@ -95,19 +134,38 @@ def _corrupt(data, rng):
         tree[key] = _random_json(rng)
         target = "config.json" if "model" in tree else "metadata.json"
         members[target] = json.dumps(tree).encode()
-    return _zip(_resum(members) if rng.integers(2) else members)
+    return _zip(_resum(members) if rng.integers(2) else members), False
+
+
+def _megabytes(field):
+    """VmRSS (now) or VmHWM (the peak) of this process, from /proc."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field):
+                return int(line.split()[1]) // 1024
 
 
 def test_corrupted_archives_raise_only_archive_error(tmp_path, original):
+    """Every case raises ArchiveError or loads; the non-finite configs and the
+    bombs are always refused, each load within 5 s and 64 MB of memory."""
     rng = np.random.default_rng(1234)
     path = tmp_path / "bad.zip"
-    for case in range(200):
-        path.write_bytes(_corrupt(original, rng))
-        start = time.perf_counter()
+    refused = 0
+    for case in range(300):
+        data, must_refuse = _corrupt(original, rng)
+        path.write_bytes(data)
+        with open("/proc/self/clear_refs", "w") as file:
+            file.write("5")  # the peak restarts from here
+        before, start = _megabytes("VmRSS"), time.perf_counter()
         try:
             load_model(path)
         except ArchiveError:
-            pass
+            refused += must_refuse
         except Exception as error:  # pragma: no cover - the failure report
             raise AssertionError(f"case {case}: {type(error).__name__}: {error}")
+        else:
+            assert not must_refuse, f"case {case} loaded a hostile archive"
         assert time.perf_counter() - start < 5, f"case {case} was slow"
+        growth = _megabytes("VmHWM") - before
+        assert growth < 64, f"case {case} grew the process by {growth} MB"
+    assert refused >= 50  # the two hostile kinds are a quarter of the cases

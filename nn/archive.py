@@ -4,7 +4,8 @@ An archive holds up to four members:
 
 - `config.json`: `{"model": nn.serialize(model), "compile": {...} or null}`;
 - `metadata.json`: framework version, backend, UTC date, dtype policy, the
-  model's input specs and a sha256 of every other member;
+  model's input specs, whether the optimizer state was saved, and a sha256
+  of every other member;
 - `weights.npz`: the variables under flat `"params/..."`/`"state/..."` keys;
 - `optimizer.npz` (compiled and trained models): the optimizer state's leaves
   in tree order (`arr_0`, `arr_1`, ...), the `step` and the run's `key`.
@@ -30,6 +31,7 @@ import datetime
 import hashlib
 import json
 import os
+import warnings
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -40,8 +42,9 @@ import numpy as np
 
 import stateless
 from nn import registry
+from nn.models.atomic_files import write_atomically
 from nn.models.npz_reader import array_allowance, read_npz
-from nn.models.weights import npz_bytes, write_atomically, zip_bytes
+from nn.models.weights import npz_bytes, zip_bytes
 from stateless import mixed_precision, random
 from stateless.added_losses import shapes_of
 from stateless.scope import flatten_paths, unflatten_paths
@@ -114,6 +117,7 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
         "backend": stateless.backend(),
         "date_saved": datetime.datetime.now(datetime.UTC).isoformat(),
         "dtype_policy": mixed_precision.global_policy().name,
+        "optimizer_state": "optimizer.npz" in members,
         "input_specs": None
         if specs is None
         else [[list(s.shape), str(s.dtype)] for s in specs],
@@ -335,6 +339,21 @@ def _restore_train_state(model: Any, members: _Members) -> None:
     )  # fmt: skip
 
 
+def _warn_if_state_lost(path: str, metadata: dict[str, Any]) -> None:
+    """Warns when a compiled model comes without the optimizer state that its
+    metadata says was saved (or does not say was absent)."""
+    saved = metadata.get("optimizer_state", True)
+    if not isinstance(saved, bool):
+        raise ArchiveError("metadata.json: 'optimizer_state' must be true or false.")
+    if saved:
+        warnings.warn(
+            f"{path}: the model was saved compiled, but the archive holds no "
+            "optimizer state (optimizer.npz); it loads with a fresh optimizer, so "
+            "fit does not continue where it stopped.",
+            stacklevel=3,
+        )
+
+
 def load_model(
     path: str | os.PathLike,
     *,
@@ -396,6 +415,8 @@ def _load(members: _Members, safe_mode: bool, custom_objects: Any) -> Any:
                 weighted_metrics=compiled.get("weighted_metrics"),
                 steps_per_execution=compiled.get("steps_per_execution", 1),
             )  # fmt: skip
+    if compiled is not None and "optimizer.npz" not in members:
+        _warn_if_state_lost(members.path, metadata)
     if "optimizer.npz" in members:
         if compiled is None:
             raise ArchiveError(

@@ -5,7 +5,9 @@ orbax writes each checkpoint under a temporary name and renames it into place
 once complete (and, with `async_save`, copies the arrays to host before `save`
 returns, then writes in a background thread), so a process killed mid-write
 never leaves a half checkpoint that `restore` would read or `checkpoints`
-would list. Nothing here re-implements that.
+would list. Nothing here re-implements that; a new manager removes what its
+unit's unfinished saves left, and a save that fails to write (a full disk)
+raises `OSError`.
 
 A manager counts in one `unit`, and its checkpoints are numbered in it:
 
@@ -43,6 +45,8 @@ Example:
 from __future__ import annotations
 
 import os
+import re
+import shutil
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,6 +68,17 @@ def _abstract(leaf: Any) -> jax.ShapeDtypeStruct:
     leaf = np.asarray(leaf)
     device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
     return jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=device)
+
+
+def _remove_unfinished(directory: str, unit: str) -> None:
+    """Removes what saves of `unit` left unfinished in `directory` (orbax's
+    temporary directories, after a kill or a full disk); another unit's are
+    left alone, as a manager of that unit may be writing them."""
+    if not os.path.isdir(directory):
+        return
+    for name in os.listdir(directory):
+        if name.startswith(f"{unit}_") and ".orbax-checkpoint-tmp" in name:
+            shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
 
 
 class CheckpointManager:
@@ -128,6 +143,7 @@ class CheckpointManager:
             enable_async_checkpointing=async_save,
             create=True,
         )
+        _remove_unfinished(self.directory, unit)
         self._manager = ocp.CheckpointManager(self.directory, options=options)
 
     def path(self, number: int) -> str:
@@ -162,12 +178,23 @@ class CheckpointManager:
                 f"(they hold {sorted(metrics)})."
             )
         pytree = TrainState(*train_state)._asdict()
-        return self._manager.save(
-            int(number),
-            args=ocp.args.StandardSave(pytree),
-            metrics=metrics or None,
-            force=True,
-        )
+        try:
+            return self._manager.save(
+                int(number),
+                args=ocp.args.StandardSave(pytree),
+                metrics=metrics or None,
+                force=True,
+            )
+        except ValueError as error:  # tensorstore reports a failed write so
+            code = re.search(r"os_error_code='(\d+)'", str(error))
+            if code is None:
+                raise
+            _remove_unfinished(self.directory, self.unit)
+            raise OSError(
+                int(code[1]),
+                f"CheckpointManager.save: checkpoint {number} could not be written "
+                f"({os.strerror(int(code[1]))}); the earlier checkpoints are intact.",
+            ) from error
 
     def restore(self, template: TrainState, number: int | None = None) -> TrainState:
         """The `TrainState` saved as checkpoint `number` (default: the latest).

@@ -1,24 +1,23 @@
 """Weights in and out of one `.npz` file, keyed by variable path.
 
-`save_weights` writes `{"params/dense/kernel": array, ...}` with NumPy's
-`savez` to a temporary file in the same folder and renames it into place, so a
-crash mid-write never leaves a broken file where a good one was. Loading uses
+`save_weights` writes `{"params/dense/kernel": array, ...}` as `.npz` with
+`nn.models.atomic_files.write_atomically`, so a crash mid-write never leaves
+a broken file where a good one was. Loading uses
 `allow_pickle=False`: no code runs from the file. The whole model
 (architecture, optimizer state, checksums) goes in `nn.archive` instead.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
-import tempfile
 import zipfile
 from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
 
+from nn.models.atomic_files import write_atomically
 from nn.models.npz_reader import read_npz
 from stateless.errors import VariablesError
 from stateless.scope import flatten_paths, unflatten_paths
@@ -50,31 +49,6 @@ def npz_bytes(arrays: dict[str, Any]) -> bytes:
         )
         members[key + ".npy"] = data.getvalue()
     return zip_bytes(members)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_atomically(path: str | os.PathLike, data: bytes) -> None:
-    """Writes `data` to a temporary file beside `path`, fsyncs it, then renames
-    it into place: a crash never leaves a half-written file where a good one was."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".saving-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())  # as `open` would create it
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 def save_weights(variables: dict[str, Any], path: str | os.PathLike) -> None:

@@ -153,7 +153,7 @@ def test_the_contrastive_train_step_example_learns():
 
 
 def test_saved_files_get_the_usual_permissions_not_the_temporary_files(tmp_path):
-    from nn.models.weights import write_atomically
+    from nn.models.atomic_files import write_atomically
 
     previous = os.umask(0o022)
     try:

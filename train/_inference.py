@@ -15,12 +15,16 @@ import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import jax
+import numpy as np
+
 from stateless import config, random
 from train import backends
 from train import data as data_lib
 from train import steps as steps_lib
 from train.callbacks import Callback, CallbackList, ProgbarLogger
 from train.compiling import StepKind
+from train.label_checks import array_leaves, check_in_memory_labels
 from train.step_logs import StepLogs
 
 
@@ -87,6 +91,19 @@ def flat_logs(logs: dict[str, float], return_dict: bool) -> Any:
     if return_dict:
         return logs
     return next(iter(logs.values())) if len(logs) == 1 else list(logs.values())
+
+
+def _empty_outputs(step: Any, variables: Any, x: Any) -> Any:
+    """Outputs of no rows, shaped and typed as `step`'s, when `x` is arrays of
+    no rows; else None."""
+    leaves = array_leaves(x)
+    if not leaves or any(a.shape[:1] != (0,) for a in leaves):
+        return None
+    one_row = jax.tree.map(
+        lambda a: jax.ShapeDtypeStruct((1, *a.shape[1:]), a.dtype), x
+    )
+    out = jax.eval_shape(step, variables, one_row)
+    return jax.tree.map(lambda s: np.zeros((0, *s.shape[1:]), s.dtype), out)
 
 
 class InferenceMixin:
@@ -168,7 +185,11 @@ class InferenceMixin:
         dataset = adapt(x, y, sample_weight, batch_size)
         verbose = verbosity(verbose)
         calls = callback_list(callbacks, self.model, verbose, steps, dataset)
-        logs = self.run_evaluation(self._eval_state(), dataset, steps, calls)
+        ts = self._eval_state()
+        if config.backend() == "jax":  # the state holds JAX arrays
+            variables = {"params": ts.params, "state": ts.state}
+            check_in_memory_labels(self.loss, self.program.apply, variables, x, y)
+        logs = self.run_evaluation(ts, dataset, steps, calls)
         return flat_logs(logs, return_dict)
 
     def _predict_variables(self) -> Any:
@@ -188,6 +209,9 @@ class InferenceMixin:
         """The model's outputs over `x`, batch by batch, joined on the first axis
         (NumPy arrays; the backend's tensors on torch or TensorFlow)."""
         variables, step = self._predict_variables(), self._step(StepKind.PREDICT)
+        empty = _empty_outputs(step, variables, x)
+        if empty is not None:  # no rows: no batches, but the shape is known
+            return backends.concatenate([empty], config.backend())
         dataset = adapt(x, None, None, batch_size)
         verbose = verbosity(verbose)
         calls = callback_list(callbacks, self.model, verbose, steps, dataset)

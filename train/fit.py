@@ -37,6 +37,7 @@ from train.class_weights import weigh_by_class
 from train.compiling import StepKind, compile_init, compile_step
 from train.device_feed import DeviceFeed, can_feed, slicing
 from train.freezing import freeze
+from train.label_checks import check_in_memory_labels
 from train.outputs import compile_objectives
 from train.precision import dynamic_loss_scale
 from train.program import as_program
@@ -364,7 +365,10 @@ class Trainer(InferenceMixin):
         first = stream.first(initial_epoch)
         if first is None:
             raise ValueError("fit: the training data held no batches.")
-        self.context.begin(self._start_state(steps_lib.unpack_batch(first)[0], key))
+        first_x = steps_lib.unpack_batch(first)[0]
+        self.context.begin(self._start_state(first_x, key))
+        if config.backend() == "jax":  # the variables are JAX arrays
+            check_in_memory_labels(self.loss, self.program.apply, self.variables, x, y)
         validation = (run["validation"], validation_steps, validation_freq)
         feed = self._feed(
             run["train"], steps_per_epoch, class_weight, epochs - initial_epoch

@@ -354,6 +354,14 @@ class SparseCategoricalCrossentropy(Loss):
     ignore_class: int | None = None
     default_name: ClassVar[str] = "sparse_categorical_crossentropy"
 
+    def check_labels(self, y_true: Any, y_pred_spec: Any) -> None:
+        """Refuses labels that are not class ids of `y_pred`'s last axis (run
+        once on in-memory labels, see `train.label_checks`)."""
+        from train.label_checks import check_class_ids
+
+        classes = y_pred_spec.shape[-1] if y_pred_spec.shape else 0
+        check_class_ids(type(self).__name__, y_true, classes, self.ignore_class)
+
     def call(self, y_true, y_pred):
         labels, _ = squeeze_or_expand_to_same_rank(y_true, y_pred)
         if labels.ndim == y_pred.ndim and labels.ndim and labels.shape[-1] == 1:

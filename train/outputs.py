@@ -77,6 +77,13 @@ class OutputsLoss:
     parts: tuple[tuple[Output, Any, float], ...]
     name: str = "loss"
 
+    def check_labels(self, y_true: Any, y_pred_spec: Any) -> None:
+        """Each output's labels, checked by its own loss (see `train.label_checks`)."""
+        for out, loss, _ in self.parts:
+            check = getattr(loss, "check_labels", None)
+            if check is not None:
+                check(out.pick(y_true), out.pick(y_pred_spec))
+
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
         return sum(
             weight * loss(out.pick(y_true), out.pick(y_pred), out.pick(sample_weight))
@@ -94,6 +101,11 @@ class ScaledLoss:
     @property
     def name(self) -> str:
         return self.loss.name
+
+    def check_labels(self, y_true: Any, y_pred_spec: Any) -> None:
+        check = getattr(self.loss, "check_labels", None)
+        if check is not None:
+            check(y_true, y_pred_spec)
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
         return self.weight * self.loss(y_true, y_pred, sample_weight)

@@ -146,6 +146,7 @@ class Functional(Model):
         if len(inputs) == 1 and isinstance(inputs[0], dict):
             if not isinstance(self._inputs, dict):  # keyed by the Inputs' names
                 return self._feed_by_name(tensors, inputs[0])
+            self._check_keys(sorted(self._inputs), inputs[0])
         if len(inputs) == 1 and not isinstance(self._inputs, SymbolicTensor):
             inputs = tuple(jax.tree.leaves(inputs[0]))
         if len(inputs) != len(tensors):
@@ -161,8 +162,7 @@ class Functional(Model):
     def _input_names(self, tensors: list[Any]) -> list[str]:
         return [self._names[id(t.node.layer)] for t in tensors]
 
-    def _feed_by_name(self, tensors: list[Any], given: dict[str, Any]) -> dict:
-        names = self._input_names(tensors)
+    def _check_keys(self, names: list[str], given: dict[str, Any]) -> None:
         missing = [n for n in names if n not in given]
         extra = sorted(set(given) - set(names))
         if missing or extra:
@@ -170,6 +170,10 @@ class Functional(Model):
                 f"{type(self).__name__} {self.default_name!r}: the input dict must "
                 f"have the keys {names}; missing {missing}, unexpected {extra}."
             )
+
+    def _feed_by_name(self, tensors: list[Any], given: dict[str, Any]) -> dict:
+        names = self._input_names(tensors)
+        self._check_keys(names, given)
         return {id(t): given[n] for t, n in zip(tensors, names)}
 
     def init(self, key: jax.Array, *inputs: Any) -> Variables:

@@ -17,6 +17,7 @@ from nn.models.weights import merge_fitting
 from nn.symbolic import SymbolicTensor
 from stateless import random
 from stateless.added_losses import shapes_of
+from stateless.errors import ShapeError
 
 
 @registry.register()
@@ -135,8 +136,25 @@ class Sequential(Model):
             )
         return self.input_specs
 
+    def _check_declared(self, x: Any) -> None:
+        """Refuses inputs whose shape the declared `layers.Input` rules out."""
+        declared = vars(self).get("_input_shape")
+        shape = tuple(getattr(x, "shape", ()))
+        if declared is None or (
+            len(shape) == len(declared)
+            and all(d is None or d == s for d, s in zip(declared[1:], shape[1:]))
+        ):
+            return
+        raise ShapeError(
+            f"Sequential {self.default_name!r}: expected inputs of shape "
+            f"{tuple(declared)} (its layers.Input), received {shape}. Hint: give "
+            f"arrays of {len(declared)} axes, batch first, with the declared "
+            "feature axes, or declare the Input your data has."
+        )
+
     def init(self, key: jax.Array, *inputs: Any) -> Variables:
         (x,) = map(_as_spec, self._inputs(inputs))
+        self._check_declared(x)
         variables: Variables = {"params": {}, "state": {}}
         for i, (name, layer) in enumerate(self.layers_by_name().items()):
             v = layer.init(random.fold_in(key, i), x)
@@ -147,6 +165,7 @@ class Sequential(Model):
         return variables
 
     def apply(self, variables, x, *, training=False, rng=None):
+        self._check_declared(x)
         check_variables(self, variables, (x,))
         params, state = variables["params"], dict(variables["state"])
         for i, (name, layer) in enumerate(self.layers_by_name().items()):

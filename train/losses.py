@@ -30,6 +30,7 @@ import jax
 
 from stateless import ops
 from stateless.errors import ShapeError, owner_name
+from train.label_checks import check_class_ids
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): probabilities are clipped to it.
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none")
@@ -357,8 +358,6 @@ class SparseCategoricalCrossentropy(Loss):
     def check_labels(self, y_true: Any, y_pred_spec: Any) -> None:
         """Refuses labels that are not class ids of `y_pred`'s last axis (run
         once on in-memory labels, see `train.label_checks`)."""
-        from train.label_checks import check_class_ids
-
         classes = y_pred_spec.shape[-1] if y_pred_spec.shape else 0
         check_class_ids(type(self).__name__, y_true, classes, self.ignore_class)
 

@@ -43,7 +43,7 @@ import numpy as np
 import stateless
 from nn import registry
 from nn.models.atomic_files import write_atomically
-from nn.models.npz_reader import array_allowance, read_npz
+from nn.models.npz_reader import array_allowance, read_npz, specs_of
 from nn.models.weights import npz_bytes, zip_bytes
 from stateless import mixed_precision, random
 from stateless.added_losses import shapes_of
@@ -280,10 +280,6 @@ def _fill(tree: dict[str, Any], flat: dict[str, Any], prefix: str) -> dict[str, 
     }
 
 
-def _specs(flat: dict[str, Any]) -> dict[str, tuple[tuple[int, ...], Any]]:
-    return {k: (tuple(v.shape), np.dtype(v.dtype)) for k, v in flat.items()}
-
-
 def _limit(specs: dict[str, tuple[tuple[int, ...], Any]]) -> int:
     """The most bytes an `.npz` of these arrays takes: data and headers."""
     data = sum(int(np.prod(s, dtype=np.int64)) * np.dtype(d).itemsize
@@ -305,7 +301,7 @@ def _weights(members: _Members, model: Any, specs: Any) -> Any:
             "state": nested.get("state", {}),
         }
         return _fill(expected, flat, "")
-    wanted = _specs(flatten_paths(expected))
+    wanted = specs_of(flatten_paths(expected))
     why = " (the size of the variables the model expects)"
     data = members.read("weights.npz", _limit(wanted), why)
     flat, _ = read_npz(data, "weights.npz", wanted, error=ArchiveError)
@@ -325,7 +321,7 @@ def _restore_train_state(model: Any, members: _Members) -> None:
     leaves, treedef = jax.tree.flatten(fresh)
     wanted = {f"arr_{i}": leaf for i, leaf in enumerate(leaves)}
     wanted.update(step=jax.ShapeDtypeStruct((), jnp.int32), key=random.key(0))
-    specs = _specs(wanted)
+    specs = specs_of(wanted)
     why = " (the size of the optimizer state the model expects)"
     data = members.read("optimizer.npz", _limit(specs), why)
     arrays, _ = read_npz(data, "optimizer.npz", specs, error=ArchiveError)

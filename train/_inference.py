@@ -24,7 +24,7 @@ from train import data as data_lib
 from train import steps as steps_lib
 from train.callbacks import Callback, CallbackList, ProgbarLogger
 from train.compiling import StepKind
-from train.label_checks import array_leaves, check_in_memory_labels
+from train.label_checks import array_leaves, check_in_memory_labels, one_row
 from train.step_logs import StepLogs
 
 
@@ -99,10 +99,7 @@ def _empty_outputs(step: Any, variables: Any, x: Any) -> Any:
     leaves = array_leaves(x)
     if not leaves or any(a.shape[:1] != (0,) for a in leaves):
         return None
-    one_row = jax.tree.map(
-        lambda a: jax.ShapeDtypeStruct((1, *a.shape[1:]), a.dtype), x
-    )
-    out = jax.eval_shape(step, variables, one_row)
+    out = jax.eval_shape(step, variables, one_row(x))
     return jax.tree.map(lambda s: np.zeros((0, *s.shape[1:]), s.dtype), out)
 
 

@@ -365,8 +365,7 @@ class Trainer(InferenceMixin):
         first = stream.first(initial_epoch)
         if first is None:
             raise ValueError("fit: the training data held no batches.")
-        first_x = steps_lib.unpack_batch(first)[0]
-        self.context.begin(self._start_state(first_x, key))
+        self.context.begin(self._start_state(steps_lib.unpack_batch(first)[0], key))
         if config.backend() == "jax":  # the variables are JAX arrays
             check_in_memory_labels(self.loss, self.program.apply, self.variables, x, y)
         validation = (run["validation"], validation_steps, validation_freq)

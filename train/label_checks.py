@@ -45,6 +45,11 @@ def array_leaves(tree: Any) -> list[Any] | None:
     return leaves
 
 
+def one_row(x: Any) -> Any:
+    """Abstract arrays like those of `x`, with a batch of one."""
+    return jax.tree.map(lambda a: jax.ShapeDtypeStruct((1, *a.shape[1:]), a.dtype), x)
+
+
 def _in_memory(tree: Any) -> bool:
     return bool(array_leaves(tree))
 
@@ -57,8 +62,7 @@ def check_in_memory_labels(
     check = getattr(loss, "check_labels", None)
     if check is None or not (_in_memory(x) and _in_memory(y)):
         return
-    row = jax.tree.map(lambda a: jax.ShapeDtypeStruct((1, *a.shape[1:]), a.dtype), x)
-    check(y, jax.eval_shape(lambda v, x: apply(v, x)[0], variables, row))
+    check(y, jax.eval_shape(lambda v, x: apply(v, x)[0], variables, one_row(x)))
 
 
 def check_class_ids(owner: str, labels: Any, classes: int, ignored: Any) -> None:

@@ -190,42 +190,39 @@ class MetricSlots:
     def key(index: int) -> str:
         return f"model.metrics[{index}]"
 
+    def _keys(self, index: int, metric: Any) -> list[str]:
+        """The `TrainState.metrics` entries that hold `metric`'s state; its
+        variables are their leaves, in key order."""
+        if metric is LOSS:
+            return ["loss"]
+        if isinstance(metric, CompiledMetrics):
+            return sorted(metric.metrics)
+        return [self.key(index)]
+
     def first_states(self) -> dict[str, Any]:
         """The states of the model's own metrics, at their start."""
         return {
             self.key(i): m.init()
             for i, m in enumerate(self.metrics)
-            if m is not LOSS and not isinstance(m, CompiledMetrics)
+            if self._keys(i, m) == [self.key(i)]
         }
 
-    def _state(self, index: int, metric: Any, states: Any) -> Any:
-        if metric is LOSS:
-            return states["loss"]
-        if isinstance(metric, CompiledMetrics):
-            return {name: states[name] for name in metric.metrics}
-        return states[self.key(index)]
+    def _slots(self, states: Any) -> list[dict[str, Any]]:
+        return [
+            {k: states[k] for k in self._keys(i, m)} for i, m in enumerate(self.metrics)
+        ]
 
     def to_list(self, states: Any) -> list[Any]:
         """`metrics_variables`: every metric's state, flat, in model order."""
-        return [
-            leaf
-            for i, m in enumerate(self.metrics)
-            for leaf in jax.tree.leaves(self._state(i, m, states))
-        ]
+        return [leaf for slot in self._slots(states) for leaf in jax.tree.leaves(slot)]
 
     def merged(self, states: Any, metrics_variables: Sequence[Any]) -> dict:
         """`states` with the metrics' new variables written back."""
         new, rest = dict(states), list(metrics_variables)
-        for i, m in enumerate(self.metrics):
-            treedef = jax.tree.structure(self._state(i, m, states))
+        for slot in self._slots(states):
+            treedef = jax.tree.structure(slot)
             mine, rest = rest[: treedef.num_leaves], rest[treedef.num_leaves :]
-            state = jax.tree.unflatten(treedef, mine)
-            if m is LOSS:
-                new["loss"] = state
-            elif isinstance(m, CompiledMetrics):
-                new.update(state)
-            else:
-                new[self.key(i)] = state
+            new.update(jax.tree.unflatten(treedef, mine))
         return new
 
 

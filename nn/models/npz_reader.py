@@ -46,6 +46,11 @@ class _Member:
         return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
 
 
+def specs_of(flat: Mapping[str, Any]) -> dict[str, Spec]:
+    """`{key: (shape, dtype)}` of arrays (or abstract ones), for `expected`."""
+    return {k: (tuple(v.shape), np.dtype(v.dtype)) for k, v in flat.items()}
+
+
 def array_allowance(name: str) -> int:
     """The bytes an `.npz` may spend on one array beside its data: the npy
     header and the zip entry's two headers."""

@@ -2,9 +2,10 @@
 
 `save_weights` writes `{"params/dense/kernel": array, ...}` as `.npz` with
 `nn.models.atomic_files.write_atomically`, so a crash mid-write never leaves
-a broken file where a good one was. Loading uses
-`allow_pickle=False`: no code runs from the file. The whole model
-(architecture, optimizer state, checksums) goes in `nn.archive` instead.
+a broken file where a good one was. Loading goes through
+`nn.models.npz_reader`: headers are checked before data is read, and nothing
+is unpickled. The whole model (architecture, optimizer state, checksums) goes
+in `nn.archive` instead.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nn.models.atomic_files import write_atomically
-from nn.models.npz_reader import read_npz
+from nn.models.npz_reader import read_npz, specs_of
 from stateless.errors import VariablesError
 from stateless.scope import flatten_paths, unflatten_paths
 
@@ -89,13 +90,10 @@ def load_weights(
     if like is None:
         flat, problems = read_npz(path, path, budget=os.path.getsize(path))
     else:
-        specs = {
-            k: (tuple(v.shape), np.dtype(v.dtype))
-            for k, v in flatten_paths(like).items()
-        }
         flat, problems = read_npz(
-            path, path, specs, skip_mismatch=skip_mismatch, error=VariablesError
-        )
+            path, path, specs_of(flatten_paths(like)),
+            skip_mismatch=skip_mismatch, error=VariablesError,
+        )  # fmt: skip
     tree = unflatten_paths({k: jnp.asarray(v) for k, v in flat.items()})
     variables = {"params": tree.get("params", {}), "state": tree.get("state", {})}
     return variables, problems

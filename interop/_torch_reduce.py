@@ -77,6 +77,8 @@ def _reduce_xor(ctx, x, *, axes, **_):
 
 def _arg(fn):
     def rule(ctx, x, *, axes, index_dtype, **_):
+        if x.dtype == torch.bool:  # torch's kernels take no booleans
+            x = x.to(torch.uint8)
         return fn(x, dim=axes[0]).to(torch_dtype(index_dtype))
 
     return rule

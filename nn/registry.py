@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from train.hyperparameters import check_config
+
 T = TypeVar("T", bound=type)
 
 _REGISTERED: dict[str, type] = {}
@@ -95,4 +97,5 @@ def deserialize(
             f"received {spec!r:.200}."
         )
     cls = lookup(spec["class_name"], custom_objects)
+    check_config(spec["class_name"], spec["config"])  # finite, in range
     return cls.from_config(spec["config"], custom_objects=custom_objects)

@@ -24,7 +24,13 @@ from train import data as data_lib
 from train import steps as steps_lib
 from train.callbacks import Callback, CallbackList, ProgbarLogger
 from train.compiling import StepKind
-from train.label_checks import array_leaves, check_in_memory_labels, one_row
+from train.label_checks import (
+    LABEL_FLAG,
+    array_leaves,
+    check_in_memory_labels,
+    fresh_flag,
+    one_row,
+)
 from train.step_logs import StepLogs
 
 
@@ -125,7 +131,7 @@ class InferenceMixin:
     ) -> dict[str, float]:
         """The loss and metrics over `dataset`, from fresh metric states,
         calling the `on_test_*` hooks of `calls`."""
-        ts = ts._replace(metrics=self.fresh_metrics())
+        ts = ts._replace(metrics=self.fresh_metrics(not dataset.in_memory))
         if self.distribution is not None:
             ts = self.distribution.place_state(ts)
         hooks = any(c.implements_batch_hooks("test") for c in calls.callbacks)
@@ -252,10 +258,14 @@ class InferenceMixin:
         output = self._step(StepKind.PREDICT)(self._predict_variables(), self._batch(x))
         return backends.concatenate([output], config.backend())
 
-    def fresh_metrics(self) -> dict[str, Any]:
+    def fresh_metrics(self, streamed: bool = False) -> dict[str, Any]:
         """Every metric state at its start: the loss's and the compiled
-        metrics', and those the program keeps besides (`Program.init_metrics`)."""
+        metrics', and those the program keeps besides (`Program.init_metrics`).
+        For `streamed` data, whose labels were not checked up front, also the
+        loss's label flag (see `train.label_checks`)."""
         states = steps_lib.init_metrics(self.metrics)
+        if streamed and getattr(self.loss, "flag_labels", None) is not None:
+            states[LABEL_FLAG] = fresh_flag()
         extra = getattr(self.program, "init_metrics", None)
         return states if extra is None else {**states, **extra()}
 

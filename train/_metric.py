@@ -15,6 +15,7 @@ import jax
 from stateless import ops
 from stateless.errors import ShapeError, owner_name
 from train import _keras_metric
+from train.hyperparameters import check_config
 from train.losses import squeeze_or_expand_to_same_rank
 from train.stateless_metric import KerasStateless
 
@@ -129,7 +130,9 @@ class Metric(KerasStateless, ABC):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Metric:
-        """Rebuilds the metric from `get_config()`'s output."""
+        """Rebuilds the metric from `get_config()`'s output (its numbers
+        checked: see `train.hyperparameters`)."""
+        check_config(cls.__name__, config)
         return cls(**config)
 
 

@@ -433,7 +433,8 @@ class Trainer(InferenceMixin):
     ) -> dict[str, float]:  # fmt: skip
         """One epoch of steps; returns its last logs (floats)."""
         hooks = any(c.implements_train_batch_hooks() for c in calls.callbacks)
-        self.context.update(metrics=self.fresh_metrics())
+        streamed = not stream.dataset.in_memory
+        self.context.update(metrics=self.fresh_metrics(streamed))
         calls.call("on_epoch_begin", epoch, {})
         train = self._trainer(source[0])
         index, logs = -1, {}  # the last batch run so far in this epoch

@@ -30,7 +30,8 @@ import jax
 
 from stateless import ops
 from stateless.errors import ShapeError, owner_name
-from train.label_checks import check_class_ids
+from train.hyperparameters import check_config
+from train.label_checks import check_class_ids, class_id_flag
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): probabilities are clipped to it.
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none")
@@ -195,7 +196,9 @@ class Loss(ABC):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Loss:
-        """Rebuilds the loss from `get_config()`'s output."""
+        """Rebuilds the loss from `get_config()`'s output (its numbers
+        checked: see `train.hyperparameters`)."""
+        check_config(cls.__name__, config)
         return cls(**config)
 
 
@@ -360,6 +363,10 @@ class SparseCategoricalCrossentropy(Loss):
         once on in-memory labels, see `train.label_checks`)."""
         classes = y_pred_spec.shape[-1] if y_pred_spec.shape else 0
         check_class_ids(type(self).__name__, y_true, classes, self.ignore_class)
+
+    def flag_labels(self, y_true: Any, y_pred: Any) -> Any:
+        """The same check inside a compiled step (see `train.label_checks`)."""
+        return class_id_flag(y_true, y_pred.shape[-1], self.ignore_class)
 
     def call(self, y_true, y_pred):
         labels, _ = squeeze_or_expand_to_same_rank(y_true, y_pred)

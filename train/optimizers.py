@@ -16,7 +16,6 @@ gradients every k steps).
 
 from __future__ import annotations
 
-import math
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -24,56 +23,12 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from train import optimizer_variables as stateless_view
+from train.hyperparameters import RANGES, checked
 
 Schedule = Callable[[Any], Any]
-INF = float("inf")
-# Each numeric hyperparameter's range, (low, high, brackets), checked whenever
-# it is set (by a constructor, a config, a callback): finite, in range, or None
-# where None means "off".
-RANGES = {
-    "learning_rate": (0.0, INF, "[)"), "momentum": (0.0, 1.0, "[]"),
-    "beta_1": (0.0, 1.0, "[)"), "beta_2": (0.0, 1.0, "[)"), "rho": (0.0, 1.0, "[)"),
-    "epsilon": (0.0, INF, "[)"), "initial_accumulator_value": (0.0, INF, "[)"),
-    "clipnorm": (0.0, INF, "()"), "clipvalue": (0.0, INF, "()"),
-    "global_clipnorm": (0.0, INF, "()"), "weight_decay": (0.0, INF, "[)"),
-    "gradient_accumulation_steps": (1, INF, "[)"),
-}  # fmt: skip
-OPTIONAL = {"clipnorm", "clipvalue", "global_clipnorm", "weight_decay",
-            "gradient_accumulation_steps"}  # fmt: skip
-
-
-def checked(owner: str, name: str, value: Any) -> Any:
-    """`value` if it is a valid `name` hyperparameter, else a ValueError.
-
-    Example:
-      >>> checked("Adam", "beta_1", float("nan"))
-      Traceback (most recent call last):
-      ...
-      ValueError: Adam: beta_1 must be a finite number in [0.0, 1.0), received nan.
-    """
-    if value is None and name in OPTIONAL:
-        return value
-    if name == "learning_rate" and callable(value):
-        return value  # a schedule
-    low, high, brackets = RANGES[name]
-    integral = name == "gradient_accumulation_steps"
-    scalar = getattr(value, "shape", None) == () and not integral  # a 0-d array
-    kind = (int, np.integer) if integral else (int, float, np.integer, np.floating)
-    ok = (isinstance(value, kind) or scalar) and not isinstance(value, bool)
-    ok = ok and math.isfinite(float(value))
-    ok = ok and (value >= low if brackets[0] == "[" else value > low)
-    ok = ok and (value <= high if brackets[1] == "]" else value < high)
-    if not ok:
-        what = "an integer" if integral else "a finite number"
-        raise ValueError(
-            f"{owner}: {name} must be {what} in {brackets[0]}{low}, {high}"
-            f"{brackets[1]}, received {value!r:.80}."
-        )
-    return value
 
 
 class Optimizer(ABC):

@@ -34,7 +34,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,7 @@ import jax.numpy as jnp
 
 from train import losses as losses_lib
 from train import metrics as metrics_lib
+from train.label_checks import first_flag
 from train.steps import LOSS, examples_in
 
 
@@ -84,6 +85,21 @@ class OutputsLoss:
             if check is not None:
                 check(out.pick(y_true), out.pick(y_pred_spec))
 
+    @property
+    def flag_labels(self) -> Callable[[Any, Any], Any] | None:
+        """The outputs' label flags in a compiled step, the first that refused
+        (see `train.label_checks`); None when no output's loss flags labels."""
+        flags = [
+            (out, loss.flag_labels)
+            for out, loss, _ in self.parts
+            if getattr(loss, "flag_labels", None) is not None
+        ]
+        if not flags:
+            return None
+        return lambda y, p: first_flag(
+            [f(out.pick(y), out.pick(p)) for out, f in flags]
+        )
+
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
         return sum(
             weight * loss(out.pick(y_true), out.pick(y_pred), out.pick(sample_weight))
@@ -106,6 +122,10 @@ class ScaledLoss:
         check = getattr(self.loss, "check_labels", None)
         if check is not None:
             check(y_true, y_pred_spec)
+
+    @property
+    def flag_labels(self) -> Callable[[Any, Any], Any] | None:
+        return getattr(self.loss, "flag_labels", None)
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
         return self.weight * self.loss(y_true, y_pred, sample_weight)

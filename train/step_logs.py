@@ -5,7 +5,8 @@ mapping of Python floats that holds the step's device arrays and turns them
 into floats (a host sync, waiting for the step to finish) on the first read.
 A hook that never reads them (History, a progress bar between redraws) costs
 the device nothing; the progress bar reads the previous step's logs, which
-are ready by then, so `verbose=1` never stalls the device.
+are ready by then, so `verbose=1` never stalls the device. A step's label
+flag (see `train.label_checks`) is not shown; reading the logs raises it.
 
 Example:
   >>> logs = StepLogs({"mae": np.float32(0.5), "loss": np.float32(2)}, ["loss"])
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
+
+from train.label_checks import LABEL_FLAG, raise_flagged
 
 
 class StepLogs(dict):
@@ -34,8 +37,10 @@ class StepLogs(dict):
     """
 
     def __init__(self, logs: Mapping[str, Any], order: Iterable[str] = ()):
-        first = [k for k in order if k in logs]
-        names = first + [k for k in logs if k not in first]
+        self._flag = logs.get(LABEL_FLAG)  # read with the values, then raised
+        shown = [k for k in logs if k != LABEL_FLAG]
+        first = [k for k in order if k in shown]
+        names = first + [k for k in shown if k not in first]
         super().__init__((k, logs[k]) for k in names)
         self.read = False  # whether the values have been brought to the host
 
@@ -43,6 +48,8 @@ class StepLogs(dict):
         if not self.read:
             self.read = True
             dict.update(self, {k: float(v) for k, v in dict.items(self)})
+            if self._flag is not None:
+                raise_flagged(self._flag)
         return self
 
     def __getitem__(self, name: str) -> Any:

@@ -34,6 +34,7 @@ from jax.extend import core as jcore
 
 from stateless import random
 from stateless.added_losses import collect_losses
+from train.label_checks import flag_log, update_flag
 from train.precision import LossScaleState, cast_floats
 from train.stateless_metric import KerasStateless
 
@@ -225,11 +226,12 @@ def make_train_step(
             loss, y, y_pred, w = _across_replicas(loss, y, y_pred, w, axis_name)
         updates, opt_state = tx.update(grads, ts.opt_state, ts.params)
         states = update_metrics(ts.metrics, metrics, loss, y, y_pred, w)
+        states = update_flag(states, loss_fn, y, y_pred)
         ts = TrainState(
             ts.step + 1, optax.apply_updates(ts.params, updates), new_state,
             opt_state, states, ts.key,
         )  # fmt: skip
-        return ts, results(metrics, states)
+        return ts, {**results(metrics, states), **flag_log(states)}
 
     return train_step
 
@@ -259,7 +261,10 @@ def make_eval_step(
         if axis_name is not None:
             loss, y, y_pred, w = _across_replicas(loss, y, y_pred, w, axis_name)
         states = update_metrics(ts.metrics, metrics, loss, y, y_pred, w)
-        return ts._replace(metrics=states), results(metrics, states)
+        states = update_flag(states, loss_fn, y, y_pred)
+        return ts._replace(metrics=states), {
+            **results(metrics, states), **flag_log(states),
+        }  # fmt: skip
 
     return eval_step
 

@@ -36,6 +36,14 @@ CASES = {
         lambda v: jnp.argmin(v, axis=0),
         (np.array([[1.0, 2.0], [np.nan, -5.0], [np.nan, 0.0]], np.float32),),
     ),
+    "argmin_bool": (
+        lambda v: jnp.argmin(v, axis=1),
+        (np.array([[True, False, True], [True, True, True]]),),
+    ),
+    "argmax_bool": (
+        lambda v: jnp.argmax(v, axis=0),
+        (np.array([[False, True], [True, False], [True, True]]),),
+    ),
 }
 
 CONVERT = {"torch": torch.tensor, "tensorflow": tf.constant}

@@ -206,3 +206,65 @@ def test_optimizer_hyperparameters_are_checked_however_set():
     spec["config"]["epsilon"] = -1.0
     with pytest.raises(ValueError, match="epsilon must be a finite number"):
         nn.optimizers.deserialize(spec)
+
+
+def _regularized_classifier():
+    model = nn.Sequential([
+        layers.Input((4,)), layers.Dropout(0.2),
+        layers.Dense(2, kernel_regularizer=nn.regularizers.L2(0.01)),
+    ])  # fmt: skip
+    model.compile(optimizer="adam", loss=nn.losses.Huber(),
+                  metrics=[nn.metrics.BinaryAccuracy()])  # fmt: skip
+    model.build((None, 4), seed=0)
+    return model
+
+
+def _set(config, path, value):
+    *parents, last = path
+    for key in parents:
+        config = config[key]
+    config[last] = value
+
+
+@pytest.mark.parametrize(
+    "path, value, message",
+    [(("model", "config", "layers", 0, "config", "rate"), 1.5,
+      r"Dropout: rate must be a finite number in \[0.0, 1.0\], received 1.5"),
+     (("model", "config", "layers", 1, "config", "units"), 0,
+      r"Dense: units must be an integer in \[1, inf\), received 0"),
+     (("model", "config", "layers", 1, "config", "kernel_regularizer", "config",
+       "l2"), -0.5, r"L1L2: l2 must be a finite number in \[0.0, inf\)"),
+     (("compile", "loss", "config", "delta"), 0.0,
+      r"Huber: delta must be a finite number in \(0.0, inf\)"),
+     (("compile", "optimizer", "config", "beta_2"), 1.0,
+      r"Adam: beta_2 must be a finite number in \[0.0, 1.0\)")],
+    ids=["dropout-rate", "dense-units", "l2-negative", "huber-delta", "adam-beta_2"],
+)  # fmt: skip
+def test_a_config_out_of_range_is_refused_naming_the_object(
+    tmp_path, path, value, message
+):
+    path_to = tmp_path / "m.zip"
+    save_model(_regularized_classifier(), path_to)
+    members = _members(path_to)
+    config = json.loads(members["config.json"])
+    _set(config, path, value)
+    members["config.json"] = json.dumps(config).encode()
+    with pytest.raises(ValueError, match=message):
+        load_model(_archive(tmp_path / "bad.zip", members))
+
+
+@pytest.mark.parametrize(
+    "build, spec",
+    [(nn.registry.deserialize,
+      {"class_name": "Dense", "config": {"units": 2, "kernel_initializer": {
+          "class_name": "RandomNormal", "config": {"stddev": float("nan")}}}}),
+     (nn.losses.get, {"class_name": "Huber", "config": {"delta": float("inf")}}),
+     (nn.metrics.get,
+      {"class_name": "BinaryAccuracy", "config": {"threshold": float("nan")}})],
+    ids=["initializer-in-a-layer", "loss", "metric"],
+)  # fmt: skip
+def test_a_config_written_in_python_cannot_hold_non_finite_numbers(build, spec):
+    """JSON's NaN is refused when read; a dict built in Python is refused when
+    an object is built from it, at any depth."""
+    with pytest.raises(ValueError, match="must be a finite number, received"):
+        build(spec)

@@ -8,10 +8,38 @@ Example:
   (2, 3)
 """
 
+from nn.layers.adaptive_pooling import (
+    AdaptiveAveragePooling1D as AdaptiveAveragePooling1D,
+)
+from nn.layers.adaptive_pooling import (
+    AdaptiveAveragePooling2D as AdaptiveAveragePooling2D,
+)
+from nn.layers.adaptive_pooling import (
+    AdaptiveAveragePooling3D as AdaptiveAveragePooling3D,
+)
+from nn.layers.adaptive_pooling import AdaptiveMaxPooling1D as AdaptiveMaxPooling1D
+from nn.layers.adaptive_pooling import AdaptiveMaxPooling2D as AdaptiveMaxPooling2D
+from nn.layers.adaptive_pooling import AdaptiveMaxPooling3D as AdaptiveMaxPooling3D
 from nn.layers.attention import MultiHeadAttention as MultiHeadAttention
 from nn.layers.base import Layer as Layer
 from nn.layers.convolution import Conv1D as Conv1D
 from nn.layers.convolution import Conv2D as Conv2D
+from nn.layers.convolution import Conv3D as Conv3D
+from nn.layers.convolution import Convolution1D as Convolution1D
+from nn.layers.convolution import Convolution2D as Convolution2D
+from nn.layers.convolution import Convolution3D as Convolution3D
+from nn.layers.convolution_transpose import Conv1DTranspose as Conv1DTranspose
+from nn.layers.convolution_transpose import Conv2DTranspose as Conv2DTranspose
+from nn.layers.convolution_transpose import Conv3DTranspose as Conv3DTranspose
+from nn.layers.convolution_transpose import (
+    Convolution1DTranspose as Convolution1DTranspose,
+)
+from nn.layers.convolution_transpose import (
+    Convolution2DTranspose as Convolution2DTranspose,
+)
+from nn.layers.convolution_transpose import (
+    Convolution3DTranspose as Convolution3DTranspose,
+)
 from nn.layers.core import Activation as Activation
 from nn.layers.core import Dense as Dense
 from nn.layers.core import Dropout as Dropout
@@ -21,12 +49,39 @@ from nn.layers.core import Input as Input
 from nn.layers.core import InputLayer as InputLayer
 from nn.layers.core import Rescaling as Rescaling
 from nn.layers.core import Reshape as Reshape
+from nn.layers.depthwise import DepthwiseConv1D as DepthwiseConv1D
+from nn.layers.depthwise import DepthwiseConv2D as DepthwiseConv2D
+from nn.layers.depthwise import SeparableConv1D as SeparableConv1D
+from nn.layers.depthwise import SeparableConv2D as SeparableConv2D
+from nn.layers.depthwise import SeparableConvolution1D as SeparableConvolution1D
+from nn.layers.depthwise import SeparableConvolution2D as SeparableConvolution2D
+from nn.layers.global_pooling import GlobalAveragePooling1D as GlobalAveragePooling1D
+from nn.layers.global_pooling import GlobalAveragePooling2D as GlobalAveragePooling2D
+from nn.layers.global_pooling import GlobalAveragePooling3D as GlobalAveragePooling3D
+from nn.layers.global_pooling import GlobalAvgPool1D as GlobalAvgPool1D
+from nn.layers.global_pooling import GlobalAvgPool2D as GlobalAvgPool2D
+from nn.layers.global_pooling import GlobalAvgPool3D as GlobalAvgPool3D
+from nn.layers.global_pooling import GlobalMaxPool1D as GlobalMaxPool1D
+from nn.layers.global_pooling import GlobalMaxPool2D as GlobalMaxPool2D
+from nn.layers.global_pooling import GlobalMaxPool3D as GlobalMaxPool3D
+from nn.layers.global_pooling import GlobalMaxPooling1D as GlobalMaxPooling1D
+from nn.layers.global_pooling import GlobalMaxPooling2D as GlobalMaxPooling2D
+from nn.layers.global_pooling import GlobalMaxPooling3D as GlobalMaxPooling3D
 from nn.layers.merging import Add as Add
 from nn.layers.merging import Concatenate as Concatenate
 from nn.layers.normalization import BatchNormalization as BatchNormalization
 from nn.layers.normalization import LayerNormalization as LayerNormalization
+from nn.layers.pooling import AveragePooling1D as AveragePooling1D
 from nn.layers.pooling import AveragePooling2D as AveragePooling2D
-from nn.layers.pooling import GlobalAveragePooling2D as GlobalAveragePooling2D
+from nn.layers.pooling import AveragePooling3D as AveragePooling3D
+from nn.layers.pooling import AvgPool1D as AvgPool1D
+from nn.layers.pooling import AvgPool2D as AvgPool2D
+from nn.layers.pooling import AvgPool3D as AvgPool3D
+from nn.layers.pooling import MaxPool1D as MaxPool1D
+from nn.layers.pooling import MaxPool2D as MaxPool2D
+from nn.layers.pooling import MaxPool3D as MaxPool3D
+from nn.layers.pooling import MaxPooling1D as MaxPooling1D
 from nn.layers.pooling import MaxPooling2D as MaxPooling2D
+from nn.layers.pooling import MaxPooling3D as MaxPooling3D
 from nn.layers.recurrent import GRU as GRU
 from nn.layers.recurrent import LSTM as LSTM

@@ -1,9 +1,12 @@
-"""Convolution layers: Conv1D, Conv2D.
+"""Convolution layers: Conv1D, Conv2D, Conv3D (and Keras's Convolution* names).
 
-Both share `_Conv`, which is written once for any number of spatial axes.
+All share `_Conv`, which is written once for any number of spatial axes.
 Layouts follow Keras: inputs are `(batch, *spatial, channels)`, or
-`(batch, channels, *spatial)` with `data_format="channels_first"`; kernels are
-always `(*kernel_size, in_channels // groups, filters)`.
+`(batch, channels, *spatial)` with `data_format="channels_first"` (None means
+channels last, as Keras's default); kernels are always
+`(*kernel_size, in_channels // groups, filters)`. Conv1D also takes
+`padding="causal"`: zeros before the sequence only, so step `t` of the output
+sees steps up to `t`.
 """
 
 from __future__ import annotations
@@ -19,17 +22,83 @@ from stateless.errors import ShapeError, check_shape, owner_name
 from stateless.window_args import check_data_format, check_padding, spatial_tuple
 
 
-@dataclass(frozen=True)
-class _Conv(Layer):
-    """An N-D convolution layer; subclasses set `rank`, the number of spatial axes."""
+def causal_pad(x: Any, kernel_size: tuple[int], dilation: tuple[int], data_format: str):
+    """`x` with `(kernel - 1) * dilation` zeros before its one spatial axis."""
+    axis = 1 if data_format == "channels_last" else 2
+    widths = [(0, 0)] * 3
+    widths[axis] = ((kernel_size[0] - 1) * dilation[0], 0)
+    return ops.pad(x, widths)
+
+
+class Windowed(Layer):
+    """What the convolution layers share: `rank` spatial axes, Keras's layouts,
+    the window arguments normalized, the input checked, the bias added."""
 
     rank: ClassVar[int]
+
+    def _normalize(self, *window_args: str, causal: bool = False) -> None:
+        """Normalizes `data_format`, `padding` ("causal" too when allowed) and
+        each of `window_args` to one int per spatial axis (from `__post_init__`)."""
+        data_format = self.data_format or "channels_last"
+        check_data_format(self, data_format)
+        causal = causal and str(self.padding).lower() == "causal"
+        set_fields(
+            self,
+            data_format=data_format,
+            padding="causal" if causal else check_padding(self, self.padding),
+            **{
+                a: spatial_tuple(self, a, getattr(self, a), self.rank)
+                for a in window_args
+            },
+        )
+
+    def _input_shape(self, channels: int | None) -> tuple[int | None, ...]:
+        """The input shape this layer takes, `None` for any size."""
+        spatial = (None,) * self.rank
+        if self.data_format == "channels_last":
+            return (None, *spatial, channels)
+        return (None, channels, *spatial)
+
+    def _channels(self, x: Any) -> int:
+        check_shape(self, "x", x, self._input_shape(None))
+        return x.shape[-1 if self.data_format == "channels_last" else 1]
+
+    def _check_channels(self, x: Any, channels: int) -> None:
+        check_shape(
+            self, "x", x, self._input_shape(channels),
+            f"the kernel takes {channels} input channels ({self.data_format}); "
+            "call init again for inputs of another shape.",
+        )  # fmt: skip
+
+    def _bias_and_activation(self, y: Any, params: dict[str, Any]) -> Any:
+        if self.use_bias:
+            bias = params["bias"]
+            if self.data_format == "channels_first":
+                bias = ops.reshape(bias, (bias.shape[0], *(1,) * self.rank))
+            y = y + bias
+        return activations.get(self.activation)(y)
+
+
+def make_weights(key: Any, **shapes_and_initializers: Any) -> dict[str, Any]:
+    """`{name: initializer(key_i, shape)}` for `name=(shape, initializer)`
+    pairs (a None pair is left out), one key per name in order."""
+    given = {n: v for n, v in shapes_and_initializers.items() if v is not None}
+    keys = random.split(key, max(2, len(given)))  # two, as layers always drew
+    return {
+        name: initializers.get(initializer)(k, shape)
+        for k, (name, (shape, initializer)) in zip(keys, given.items())
+    }
+
+
+@dataclass(frozen=True)
+class _Conv(Windowed):
+    """An N-D convolution layer; subclasses set `rank`, the number of spatial axes."""
 
     filters: int
     kernel_size: int | tuple[int, ...]
     strides: int | tuple[int, ...] = 1
     padding: str = "valid"
-    data_format: str = "channels_last"
+    data_format: str | None = "channels_last"
     dilation_rate: int | tuple[int, ...] = 1
     groups: int = 1
     activation: str | None = None
@@ -47,65 +116,33 @@ class _Conv(Layer):
                 f"{type(self).__name__}: filters ({self.filters}) must be a multiple "
                 f"of groups ({self.groups})."
             )
-        check_data_format(self, self.data_format)
-        set_fields(
-            self,
-            padding=check_padding(self, self.padding),
-            **{
-                arg: spatial_tuple(self, arg, getattr(self, arg), self.rank)
-                for arg in ("kernel_size", "strides", "dilation_rate")
-            },
+        self._normalize(
+            "kernel_size", "strides", "dilation_rate", causal=self.rank == 1
         )
 
-    def _input_shape(self, channels: int | None) -> tuple[int | None, ...]:
-        """The input shape this layer takes, `None` for any size."""
-        spatial = (None,) * self.rank
-        if self.data_format == "channels_last":
-            return (None, *spatial, channels)
-        return (None, channels, *spatial)
-
     def init(self, key, x):
-        check_shape(self, "x", x, self._input_shape(None))
-        channels = x.shape[-1 if self.data_format == "channels_last" else 1]
+        channels = self._channels(x)
         if channels % self.groups:
             raise ShapeError(
                 f"{owner_name(self)}, argument 'x': {channels} input channels are "
                 f"not a multiple of groups={self.groups} (shape {tuple(x.shape)})."
             )
-        k_kernel, k_bias = random.split(key)
         shape = (*self.kernel_size, channels // self.groups, self.filters)
-        params = {"kernel": initializers.get(self.kernel_initializer)(k_kernel, shape)}
-        if self.use_bias:
-            params["bias"] = initializers.get(self.bias_initializer)(
-                k_bias, (self.filters,)
-            )
+        bias = ((self.filters,), self.bias_initializer) if self.use_bias else None
+        params = make_weights(key, kernel=(shape, self.kernel_initializer), bias=bias)
         return {"params": params, "state": {}}
 
     def apply(self, variables, x, *, training=False, rng=None):
         p = variables["params"]
-        channels = p["kernel"].shape[-2] * self.groups
-        check_shape(
-            self,
-            "x",
-            x,
-            self._input_shape(channels),
-            f"the kernel takes {channels} input channels ({self.data_format}); "
-            "call init again for inputs of another shape.",
-        )
+        self._check_channels(x, p["kernel"].shape[-2] * self.groups)
+        padding = self.padding
+        if padding == "causal":
+            x, padding = causal_pad(x, self.kernel_size, self.dilation_rate,
+                                    self.data_format), "valid"  # fmt: skip
         y = ops.conv(
-            x,
-            p["kernel"],
-            self.strides,
-            self.padding,
-            self.data_format,
-            self.dilation_rate,
+            x, p["kernel"], self.strides, padding, self.data_format, self.dilation_rate
         )
-        if self.use_bias:
-            bias = p["bias"]
-            if self.data_format == "channels_first":
-                bias = ops.reshape(bias, (self.filters, *(1,) * self.rank))
-            y = y + bias
-        return activations.get(self.activation)(y), variables["state"]
+        return self._bias_and_activation(y, p), variables["state"]
 
 
 @register()
@@ -114,7 +151,8 @@ class Conv1D(_Conv):
     """A 1-D convolution over `(batch, steps, channels)` inputs.
 
     Args: as `Conv2D`, with one spatial axis (`kernel_size`, `strides` and
-    `dilation_rate` are an int or a 1-tuple).
+    `dilation_rate` are an int or a 1-tuple), and `padding="causal"` besides
+    `"valid"` and `"same"`.
 
     Raises:
       ValueError: a bad hyperparameter, named.
@@ -170,3 +208,23 @@ class Conv2D(_Conv):
     """
 
     rank: ClassVar[int] = 2
+
+
+@register()
+@dataclass(frozen=True)
+class Conv3D(_Conv):
+    """A 3-D convolution over `(batch, depth, height, width, channels)` inputs.
+
+    Args: as `Conv2D`, with three spatial axes.
+
+    Example:
+      >>> layer = Conv3D(4, 3, padding="same")
+      >>> v = layer.init(sl.random.key(0), jnp.ones((1, 6, 6, 6, 2)))
+      >>> layer.apply(v, jnp.ones((1, 6, 6, 6, 2)))[0].shape
+      (1, 6, 6, 6, 4)
+    """
+
+    rank: ClassVar[int] = 3
+
+
+Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D  # Keras's aliases

@@ -1,8 +1,8 @@
-"""Pooling layers: MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D.
+"""Window pooling layers: Max and Average pooling over 1, 2 or 3 spatial axes.
 
 Layouts and `padding` are those of the convolution layers. Average pooling
 with `padding="same"` divides by the real (unpadded) entries of each window,
-as Keras does.
+as Keras does. Keras's short names (MaxPool2D, AvgPool1D...) are aliases.
 """
 
 from __future__ import annotations
@@ -17,44 +17,68 @@ from stateless import ops
 from stateless.errors import check_shape
 from stateless.window_args import check_data_format, check_padding, spatial_tuple
 
-_IMAGE_HINT = (
-    "pooling takes batches of images, (batch, height, width, channels), or "
-    "(batch, channels, height, width) with data_format='channels_first'."
-)
+
+def pooling_hint(rank: int) -> str:
+    """What a pooling layer of `rank` spatial axes takes."""
+    spatial = ("steps", "height, width", "depth, height, width")[rank - 1]
+    return (
+        f"it takes batches of shape (batch, {spatial}, channels), or (batch, "
+        f"channels, {spatial}) with data_format='channels_first'."
+    )
 
 
 @dataclass(frozen=True)
-class _Pooling2D(Layer):
-    """A 2-D window pooling layer; subclasses set `pool`, the op to apply."""
+class _Pooling(Layer):
+    """A window pooling layer; subclasses set `rank` and `pool`, the op."""
 
+    rank: ClassVar[int]
     pool: ClassVar[Callable[..., Any]]
 
-    pool_size: int | tuple[int, int] = (2, 2)
-    strides: int | tuple[int, int] | None = None
+    pool_size: int | tuple[int, ...] = 2
+    strides: int | tuple[int, ...] | None = None
     padding: str = "valid"
-    data_format: str = "channels_last"
+    data_format: str | None = "channels_last"
 
     def __post_init__(self):
         super().__post_init__()
-        check_data_format(self, self.data_format)
-        pool_size = spatial_tuple(self, "pool_size", self.pool_size, 2)
+        data_format = self.data_format or "channels_last"
+        check_data_format(self, data_format)
+        pool_size = spatial_tuple(self, "pool_size", self.pool_size, self.rank)
         strides = self.strides if self.strides is not None else pool_size
         set_fields(
             self,
+            data_format=data_format,
             pool_size=pool_size,
-            strides=spatial_tuple(self, "strides", strides, 2),
+            strides=spatial_tuple(self, "strides", strides, self.rank),
             padding=check_padding(self, self.padding),
         )
 
     def apply(self, variables, x, *, training=False, rng=None):
-        check_shape(self, "x", x, (None, None, None, None), _IMAGE_HINT)
+        check_shape(self, "x", x, (None,) * (self.rank + 2), pooling_hint(self.rank))
         y = self.pool(x, self.pool_size, self.strides, self.padding, self.data_format)
         return y, variables["state"]
 
 
 @register()
 @dataclass(frozen=True)
-class MaxPooling2D(_Pooling2D):
+class MaxPooling1D(_Pooling):
+    """The largest entry of each window of steps, per channel.
+
+    Args: as `MaxPooling2D`, with one spatial axis (default window 2).
+
+    Example:
+      >>> v = {"params": {}, "state": {}}
+      >>> MaxPooling1D(3).apply(v, jnp.ones((2, 10, 4)))[0].shape
+      (2, 3, 4)
+    """
+
+    rank: ClassVar[int] = 1
+    pool = staticmethod(ops.max_pool)
+
+
+@register()
+@dataclass(frozen=True)
+class MaxPooling2D(_Pooling):
     """The largest entry of each window, per channel.
 
     Args:
@@ -77,12 +101,47 @@ class MaxPooling2D(_Pooling2D):
       (2, 13, 13, 32)
     """
 
+    rank: ClassVar[int] = 2
     pool = staticmethod(ops.max_pool)
 
 
 @register()
 @dataclass(frozen=True)
-class AveragePooling2D(_Pooling2D):
+class MaxPooling3D(_Pooling):
+    """The largest entry of each 3-D window, per channel.
+
+    Args: as `MaxPooling2D`, with three spatial axes.
+
+    Example:
+      >>> v = {"params": {}, "state": {}}
+      >>> MaxPooling3D().apply(v, jnp.ones((1, 4, 4, 4, 2)))[0].shape
+      (1, 2, 2, 2, 2)
+    """
+
+    rank: ClassVar[int] = 3
+    pool = staticmethod(ops.max_pool)
+
+
+@register()
+@dataclass(frozen=True)
+class AveragePooling1D(_Pooling):
+    """The mean of each window of steps, per channel.
+
+    Args: as `MaxPooling2D`, with one spatial axis.
+
+    Example:
+      >>> v = {"params": {}, "state": {}}
+      >>> AveragePooling1D(2, padding="same").apply(v, jnp.ones((2, 5, 4)))[0].shape
+      (2, 3, 4)
+    """
+
+    rank: ClassVar[int] = 1
+    pool = staticmethod(ops.average_pool)
+
+
+@register()
+@dataclass(frozen=True)
+class AveragePooling2D(_Pooling):
     """The mean of each window, per channel (padding excluded from the mean).
 
     Args: as `MaxPooling2D`.
@@ -95,39 +154,27 @@ class AveragePooling2D(_Pooling2D):
       (2, 4, 4, 3)
     """
 
+    rank: ClassVar[int] = 2
     pool = staticmethod(ops.average_pool)
 
 
 @register()
 @dataclass(frozen=True)
-class GlobalAveragePooling2D(Layer):
-    """The mean over the spatial axes, one value per channel.
+class AveragePooling3D(_Pooling):
+    """The mean of each 3-D window, per channel.
 
-    Args:
-      data_format: `"channels_last"` or `"channels_first"`.
-      keepdims: keep the spatial axes as size 1 (default False).
-
-    Returns:
-      `(batch, channels)`, or `(batch, 1, 1, channels)` with `keepdims`
-      (channels first: `(batch, channels, 1, 1)`).
-
-    Raises:
-      ShapeError: an input that is not rank 4.
+    Args: as `MaxPooling2D`, with three spatial axes.
 
     Example:
       >>> v = {"params": {}, "state": {}}
-      >>> GlobalAveragePooling2D().apply(v, jnp.ones((2, 7, 7, 64)))[0].shape
-      (2, 64)
+      >>> AveragePooling3D(2).apply(v, jnp.ones((1, 4, 4, 4, 2)))[0].shape
+      (1, 2, 2, 2, 2)
     """
 
-    data_format: str = "channels_last"
-    keepdims: bool = False
+    rank: ClassVar[int] = 3
+    pool = staticmethod(ops.average_pool)
 
-    def __post_init__(self):
-        super().__post_init__()
-        check_data_format(self, self.data_format)
 
-    def apply(self, variables, x, *, training=False, rng=None):
-        check_shape(self, "x", x, (None, None, None, None), _IMAGE_HINT)
-        axes = (1, 2) if self.data_format == "channels_last" else (2, 3)
-        return ops.mean(x, axis=axes, keepdims=self.keepdims), variables["state"]
+# Keras's short names
+MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
+AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D

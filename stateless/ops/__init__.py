@@ -63,6 +63,9 @@ from stateless.ops.convolution import (
     conv as conv,
 )
 from stateless.ops.convolution import (
+    conv_transpose as conv_transpose,
+)
+from stateless.ops.convolution import (
     depthwise_conv as depthwise_conv,
 )
 from stateless.ops.creation import (

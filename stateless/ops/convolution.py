@@ -129,3 +129,92 @@ def depthwise_conv(
         )
     grouped = jnp.reshape(kernel, (*kernel.shape[:-2], 1, channels * multiplier))
     return conv(inputs, grouped, strides, padding, data_format, dilation_rate)
+
+
+def _transpose_pads(
+    size: int, stride: int, padding: str, output_padding: int | None
+) -> tuple[int, int]:
+    """The padding of the stride-dilated input, before and after, that gives a
+    transposed convolution Keras's output length for a dilated kernel of
+    `size`: `input * stride` for "same", `input * stride + max(size - stride,
+    0)` for "valid", or `(input - 1) * stride + size - 2 * (size // 2 if same
+    else 0) + output_padding` when `output_padding` is given."""
+    if padding == "VALID":
+        extra = max(size, stride) - size if output_padding is None else output_padding
+        return size - 1, size - 1 + extra
+    if output_padding is None:
+        total = stride + size - 2
+    else:
+        total = size + size % 2 - 2 + output_padding
+    before = min(total // 2 + total % 2, size - 1)
+    return before, total - before
+
+
+def conv_transpose(
+    inputs: Any,
+    kernel: Any,
+    strides: int | Sequence[int] = 1,
+    padding: str = "valid",
+    output_padding: int | Sequence[int] | None = None,
+    data_format: str = "channels_last",
+    dilation_rate: int | Sequence[int] = 1,
+) -> Any:
+    """A transposed convolution (the gradient of `conv` with respect to its
+    input), with Keras's output sizes.
+
+    Args:
+      inputs: `(batch, *spatial, in_channels)`, or channels first.
+      kernel: `(*spatial_k, out_channels, in_channels)`, Keras's layout.
+      strides: the upsampling step per spatial axis.
+      padding: `"valid"` (each output `input * stride + max(kernel - stride,
+        0)`) or `"same"` (each output `input * stride`).
+      output_padding: extra size per spatial axis (each less than its stride),
+        or None for the sizes above.
+      data_format: `"channels_last"` or `"channels_first"`.
+      dilation_rate: the kernel dilation per spatial axis.
+
+    Raises:
+      ShapeError: the ranks disagree, or the input channels differ from the
+        kernel's.
+
+    Example:
+      >>> conv_transpose(jnp.ones((2, 7, 7, 4)), jnp.ones((3, 3, 8, 4)), 2).shape
+      (2, 15, 15, 8)
+      >>> conv_transpose(jnp.ones((2, 7, 4)), jnp.ones((3, 8, 4)), 2, "same").shape
+      (2, 14, 8)
+    """
+    lax_pad = lax_padding("conv_transpose", padding, data_format)
+    rank = spatial_rank("conv_transpose", kernel, "kernel")
+    channels = inputs.shape[-1 if data_format == "channels_last" else 1]
+    if len(inputs.shape) != rank + 2 or channels != kernel.shape[-1]:
+        raise ShapeError(
+            f"conv_transpose: inputs of shape {tuple(inputs.shape)} ({data_format}) "
+            f"do not fit a kernel of shape {tuple(kernel.shape)}: expected rank "
+            f"{rank + 2} with {kernel.shape[-1]} channels."
+        )
+    strides = spatial_tuple("conv_transpose", "strides", strides, rank)
+    dilation = spatial_tuple("conv_transpose", "dilation_rate", dilation_rate, rank)
+    extras = (None,) * rank
+    if output_padding is not None:
+        extras = (
+            (output_padding,) * rank
+            if isinstance(output_padding, int)
+            else tuple(output_padding)
+        )
+    sizes = [(k - 1) * d + 1 for k, d in zip(kernel.shape[:rank], dilation)]
+    pads = [
+        _transpose_pads(size, stride, lax_pad, extra)
+        for size, stride, extra in zip(sizes, strides, extras)
+    ]
+    if inputs.dtype != kernel.dtype:
+        dtype = jnp.result_type(inputs, kernel)
+        inputs, kernel = inputs.astype(dtype), kernel.astype(dtype)
+    return lax.conv_transpose(
+        inputs,
+        kernel,
+        strides,
+        pads,
+        rhs_dilation=dilation,
+        dimension_numbers=_dimension_numbers(rank, data_format),
+        transpose_kernel=True,
+    )

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from jax.test_util import check_grads
 
-from nn.layers.pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
+from nn.layers.global_pooling import GlobalAveragePooling2D
+from nn.layers.pooling import AveragePooling2D, MaxPooling2D
 from tests.nn.harness import check_layer
 from tests.stateless.ops import window_reference as reference
 

@@ -68,9 +68,11 @@ class _Recorder:
         return getattr(ops, name)
 
 
-# Ops with tests of their own: windows against direct loops, tensors by properties.
+# Ops with tests of their own: windows against direct loops (conv_transpose
+# against Keras and conv's gradient), tensors by properties.
 _OWN_TESTS = {
     "conv",
+    "conv_transpose",
     "depthwise_conv",
     "max_pool",
     "average_pool",

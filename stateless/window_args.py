@@ -41,6 +41,14 @@ def check_data_format(owner: Any, data_format: str) -> None:
         )
 
 
+def layer_data_format(owner: Any, data_format: str | None) -> str:
+    """A layer's `data_format`, checked; None means `"channels_last"`, as
+    Keras's default image data format."""
+    data_format = data_format or "channels_last"
+    check_data_format(owner, data_format)
+    return data_format
+
+
 def check_padding(owner: Any, padding: str) -> str:
     """`padding` in lower case, checked to be `"valid"` or `"same"`."""
     if not isinstance(padding, str) or padding.lower() not in PADDINGS:

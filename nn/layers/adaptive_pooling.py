@@ -21,34 +21,35 @@ from nn.layers.pooling import pooling_hint
 from nn.registry import register
 from stateless import ops
 from stateless.errors import check_shape
-from stateless.window_args import check_data_format, spatial_tuple
+from stateless.window_args import layer_data_format, spatial_tuple
 
 
-def _windows(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
-    """`(indices, real)`: the `(out, width)` indices of each window, the last
-    one repeated to the widest width, and which of them are the window's own."""
+def _windows(x: Any, axis: int, out: int) -> tuple[Any, np.ndarray]:
+    """`(windows, real)`: `x` with `axis` replaced by `(out, width)`, each
+    window's entries with its last one repeated to the widest width, and
+    which of the `(out, width)` entries are the window's own."""
+    size = x.shape[axis]
     starts = (np.arange(out) * size) // out
     ends = -((-(np.arange(1, out + 1)) * size) // out)  # ceil
     offsets = np.arange((ends - starts).max())
     indices = starts[:, None] + offsets[None, :]
     real = indices < ends[:, None]
-    return np.minimum(indices, ends[:, None] - 1), real
+    indices = np.minimum(indices, ends[:, None] - 1)
+    windows = ops.take(x, indices.reshape(-1), axis=axis)
+    shape = (*x.shape[:axis], *indices.shape, *x.shape[axis + 1 :])
+    return ops.reshape(windows, shape), real
 
 
 def adaptive_max(x: Any, axis: int, out: int) -> Any:
-    indices, _ = _windows(x.shape[axis], out)
-    windows = ops.take(x, indices.reshape(-1), axis=axis)
-    shape = (*x.shape[:axis], *indices.shape, *x.shape[axis + 1 :])
-    return ops.max(ops.reshape(windows, shape), axis=axis + 1)
+    windows, _ = _windows(x, axis, out)
+    return ops.max(windows, axis=axis + 1)
 
 
 def adaptive_mean(x: Any, axis: int, out: int) -> Any:
-    indices, real = _windows(x.shape[axis], out)
-    windows = ops.take(x, indices.reshape(-1), axis=axis)
-    shape = (*x.shape[:axis], *indices.shape, *x.shape[axis + 1 :])
+    windows, real = _windows(x, axis, out)
     weights = (real / real.sum(axis=1, keepdims=True)).astype(np.dtype(x.dtype))
-    weights = weights.reshape(indices.shape + (1,) * (x.ndim - axis - 1))
-    return ops.sum(ops.reshape(windows, shape) * weights, axis=axis + 1)
+    weights = weights.reshape(real.shape + (1,) * (x.ndim - axis - 1))
+    return ops.sum(windows * weights, axis=axis + 1)
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,8 @@ class _AdaptivePooling(Layer):
 
     def __post_init__(self):
         super().__post_init__()
-        data_format = self.data_format or "channels_last"
-        check_data_format(self, data_format)
         size = spatial_tuple(self, "output_size", self.output_size, self.rank)
+        data_format = layer_data_format(self, self.data_format)
         set_fields(self, data_format=data_format, output_size=size)
 
     def apply(self, variables, x, *, training=False, rng=None):

@@ -19,7 +19,7 @@ from nn.layers.base import Layer, check_positive_int, set_fields
 from nn.registry import register
 from stateless import ops, random
 from stateless.errors import ShapeError, check_shape, owner_name
-from stateless.window_args import check_data_format, check_padding, spatial_tuple
+from stateless.window_args import check_padding, layer_data_format, spatial_tuple
 
 
 def causal_pad(x: Any, kernel_size: tuple[int], dilation: tuple[int], data_format: str):
@@ -39,12 +39,10 @@ class Windowed(Layer):
     def _normalize(self, *window_args: str, causal: bool = False) -> None:
         """Normalizes `data_format`, `padding` ("causal" too when allowed) and
         each of `window_args` to one int per spatial axis (from `__post_init__`)."""
-        data_format = self.data_format or "channels_last"
-        check_data_format(self, data_format)
         causal = causal and str(self.padding).lower() == "causal"
         set_fields(
             self,
-            data_format=data_format,
+            data_format=layer_data_format(self, self.data_format),
             padding="causal" if causal else check_padding(self, self.padding),
             **{
                 a: spatial_tuple(self, a, getattr(self, a), self.rank)

@@ -13,7 +13,7 @@ from nn.layers.pooling import pooling_hint
 from nn.registry import register
 from stateless import ops
 from stateless.errors import check_shape
-from stateless.window_args import check_data_format
+from stateless.window_args import layer_data_format
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,7 @@ class _GlobalPooling(Layer):
 
     def __post_init__(self):
         super().__post_init__()
-        data_format = self.data_format or "channels_last"
-        check_data_format(self, data_format)
-        set_fields(self, data_format=data_format)
+        set_fields(self, data_format=layer_data_format(self, self.data_format))
 
     def apply(self, variables, x, *, training=False, rng=None):
         check_shape(self, "x", x, (None,) * (self.rank + 2), pooling_hint(self.rank))

@@ -15,7 +15,7 @@ from nn.layers.base import Layer, set_fields
 from nn.registry import register
 from stateless import ops
 from stateless.errors import check_shape
-from stateless.window_args import check_data_format, check_padding, spatial_tuple
+from stateless.window_args import check_padding, layer_data_format, spatial_tuple
 
 
 def pooling_hint(rank: int) -> str:
@@ -41,13 +41,11 @@ class _Pooling(Layer):
 
     def __post_init__(self):
         super().__post_init__()
-        data_format = self.data_format or "channels_last"
-        check_data_format(self, data_format)
         pool_size = spatial_tuple(self, "pool_size", self.pool_size, self.rank)
         strides = self.strides if self.strides is not None else pool_size
         set_fields(
             self,
-            data_format=data_format,
+            data_format=layer_data_format(self, self.data_format),
             pool_size=pool_size,
             strides=spatial_tuple(self, "strides", strides, self.rank),
             padding=check_padding(self, self.padding),

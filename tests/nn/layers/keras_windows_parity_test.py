@@ -5,17 +5,13 @@ Keras's side runs once, in a subprocess with the JAX backend (the suite may
 have imported Keras on TensorFlow first); it writes each case's weights,
 input, output and gradients to an .npz that our side reads."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from nn import layers
+from tests import keras_reference
 
 # name: (layer class, keyword arguments, input shape); the same on both sides
 CASES = {
@@ -116,16 +112,7 @@ def _keras_side(path):
 @pytest.fixture(scope="module")
 def keras_numbers(tmp_path_factory):
     path = tmp_path_factory.mktemp("keras") / "windows.npz"
-    here = Path(__file__).parent
-    done = subprocess.run(
-        [sys.executable, "-c",
-         f"import keras_windows_parity_test as t; t._keras_side({str(path)!r})"],
-        capture_output=True, text=True, cwd=here,
-        env={**os.environ, "KERAS_BACKEND": "jax",
-             "PYTHONPATH": os.pathsep.join([str(here), str(here.parents[2])])},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return dict(np.load(path))
+    return keras_reference.keras_numbers(__file__, path)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -9,9 +9,6 @@ TensorFlow first: Keras's side runs once in a subprocess (`_keras_side`).
 """
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -21,6 +18,7 @@ from sklearn.datasets import load_digits
 
 import nn
 from nn import layers
+from tests import keras_reference
 
 os.environ.setdefault("KERAS_BACKEND", "jax")  # before keras is first imported
 import keras  # noqa: E402  (the reference implementation)
@@ -158,16 +156,7 @@ def _keras_side(path):
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     path = tmp_path_factory.mktemp("keras") / "reference.npz"
-    here = Path(__file__).parent
-    done = subprocess.run(
-        [sys.executable, "-c",
-         f"import keras_jax_steps_test as t; t._keras_side({str(path)!r})"],
-        capture_output=True, text=True, cwd=here,
-        env={**os.environ, "KERAS_BACKEND": "jax",
-             "PYTHONPATH": os.pathsep.join([str(here), str(here.parents[2])])},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return dict(np.load(path))
+    return keras_reference.keras_numbers(__file__, path)
 
 
 def _ours(index, name, reference):

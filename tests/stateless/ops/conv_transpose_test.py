@@ -5,10 +5,6 @@ of `conv` that it is. Keras's side runs in a subprocess on its JAX backend
 refuse some of these cases)."""
 
 import itertools
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -16,6 +12,7 @@ import numpy as np
 import pytest
 
 from stateless import ops
+from tests import keras_reference
 
 GRID = [
     (rank, k, s, padding, extra, d)
@@ -51,16 +48,7 @@ def _keras_side(path):
 @pytest.fixture(scope="module")
 def keras_outputs(tmp_path_factory):
     path = tmp_path_factory.mktemp("keras") / "conv_transpose.npz"
-    here = Path(__file__).parent
-    done = subprocess.run(
-        [sys.executable, "-c",
-         f"import conv_transpose_test as t; t._keras_side({str(path)!r})"],
-        capture_output=True, text=True, cwd=here,
-        env={**os.environ, "KERAS_BACKEND": "jax",
-             "PYTHONPATH": os.pathsep.join([str(here), str(here.parents[2])])},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return dict(np.load(path))
+    return keras_reference.keras_numbers(__file__, path)
 
 
 def test_values_and_shapes_match_keras_on_a_grid(keras_outputs):

@@ -57,3 +57,45 @@ def check_padding(owner: Any, padding: str) -> str:
             f"received {padding!r}."
         )
     return padding.lower()
+
+
+def spatial_pairs(
+    owner: Any, arg: str, value: Any, rank: int
+) -> tuple[tuple[int, int], ...]:
+    """`value` as one `(before, after)` pair of non-negative ints per spatial
+    axis, read as Keras reads cropping and padding amounts: an int is used on
+    both sides of every axis; with one axis, two ints are `(before, after)`;
+    with more, `rank` ints are each used on both sides of their axis, or
+    `rank` pairs are given in full.
+
+    Example:
+      >>> spatial_pairs("pad", "padding", (1, 2), rank=2)
+      ((1, 1), (2, 2))
+      >>> spatial_pairs("crop", "cropping", (1, 2), rank=1)
+      ((1, 2),)
+    """
+
+    def count(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+    def pair(v: Any) -> bool:
+        return isinstance(v, list | tuple) and len(v) == 2 and all(map(count, v))
+
+    if count(value):
+        return ((value, value),) * rank
+    if rank == 1 and pair(value):
+        return (tuple(value),)
+    if isinstance(value, list | tuple) and len(value) == rank:
+        if all(map(count, value)):
+            return tuple((v, v) for v in value)
+        if all(map(pair, value)):
+            return tuple(tuple(v) for v in value)
+    shapes = (
+        "two ints (before, after)"
+        if rank == 1
+        else (f"{rank} ints (one per axis) or {rank} pairs (before, after)")
+    )
+    raise ValueError(
+        f"{owner_name(owner)}: {arg} must be a non-negative int or {shapes}, "
+        f"received {value!r}."
+    )

@@ -1,5 +1,4 @@
-"""Core layers: Input, Dense, Activation, Dropout, Flatten, Reshape, Rescaling,
-Embedding."""
+"""Core layers: Input, Dense, Activation, Dropout, Rescaling, Embedding."""
 
 from __future__ import annotations
 
@@ -60,8 +59,8 @@ def Input(  # noqa: N802 (Keras's name)
 
     Example:
       >>> x = Input((28, 28, 1))
-      >>> Dense(10)(Flatten()(x)).shape
-      (None, 10)
+      >>> x.shape
+      (None, 28, 28, 1)
       >>> Input(shape=(None,), dtype="int32").shape
       (None, None)
     """
@@ -203,42 +202,6 @@ class Dropout(Layer):
                 d if n is None else n for d, n in zip(x.shape, self.noise_shape)
             )
         return random.dropout(x, self.rate, noise, seed=rng), variables["state"]
-
-
-@register()
-@dataclass(frozen=True)
-class Flatten(Layer):
-    """Flattens every axis but the batch axis.
-
-    Example:
-      >>> v = {"params": {}, "state": {}}
-      >>> Flatten().apply(v, jnp.ones((2, 26, 26, 32)))[0].shape
-      (2, 21632)
-    """
-
-    def apply(self, variables, x, *, training=False, rng=None):
-        return ops.reshape(x, (x.shape[0], -1)), variables["state"]
-
-
-@register()
-@dataclass(frozen=True)
-class Reshape(Layer):
-    """Reshapes each example to `target_shape` (batch axis kept; -1 is inferred).
-
-    Example:
-      >>> v = {"params": {}, "state": {}}
-      >>> Reshape((4, -1)).apply(v, jnp.ones((2, 12)))[0].shape
-      (2, 4, 3)
-    """
-
-    target_shape: tuple[int, ...]
-
-    def __post_init__(self):
-        super().__post_init__()
-        set_fields(self, target_shape=tuple(self.target_shape))
-
-    def apply(self, variables, x, *, training=False, rng=None):
-        return ops.reshape(x, (x.shape[0], *self.target_shape)), variables["state"]
 
 
 @register()

@@ -174,6 +174,9 @@ from stateless.ops.manipulation import (
     pad as pad,
 )
 from stateless.ops.manipulation import (
+    repeat as repeat,
+)
+from stateless.ops.manipulation import (
     reshape as reshape,
 )
 from stateless.ops.manipulation import (

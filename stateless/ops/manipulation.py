@@ -129,6 +129,18 @@ def tile(x: Any, reps: int | Sequence[int]) -> Any:
 
 
 @names_shape_errors
+def repeat(x: Any, repeats: int | Sequence[int], axis: int | None = None) -> Any:
+    """Each entry of `x` repeated `repeats` times along `axis` (of the
+    flattened `x` if None), as `numpy.repeat`.
+
+    Example:
+      >>> repeat(jnp.array([[1, 2]]), 2, axis=1).tolist()
+      [[1, 1, 2, 2]]
+    """
+    return jnp.repeat(x, repeats, axis)
+
+
+@names_shape_errors
 def pad(
     x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = 0
 ) -> Any:

@@ -25,7 +25,8 @@ from stateless.errors import ShapeError
 
 
 def _spec(x):
-    return jax.ShapeDtypeStruct(x.shape, x.dtype)
+    """The abstract twin of an input: an array or a list of arrays."""
+    return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), x)
 
 
 def _is_float(x):
@@ -69,7 +70,7 @@ def check_layer(
         layer.output_spec(*map(_spec, inputs), training=training), out
     )
 
-    stacked = [jnp.stack([x, x]) for x in inputs]
+    stacked = [jax.tree.map(lambda a: jnp.stack([a, a]), x) for x in inputs]
     mapped, _ = jax.jit(jax.vmap(run, in_axes=(None, *[0] * len(inputs))))(
         variables, *stacked
     )

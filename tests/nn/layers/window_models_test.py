@@ -96,7 +96,9 @@ def test_a_convolutional_autoencoder_learns_digits_and_survives_the_archive(tmp_
         layers.SeparableConv2D(8, 3, padding="same", activation="relu"),
         layers.MaxPool2D(),  # 2x2
         layers.Conv2DTranspose(8, 3, strides=2, padding="same", activation="relu"),
-        layers.Conv2DTranspose(16, 3, strides=2, padding="same", activation="relu"),
+        layers.UpSampling2D(interpolation="bilinear"),  # 8x8
+        layers.ZeroPadding2D(1),  # 10x10
+        layers.Conv2D(16, 3, activation="relu"),  # 8x8
         layers.Conv2D(1, 3, padding="same", activation="sigmoid"),
     ])  # fmt: skip
     model.compile(optimizer=nn.optimizers.Adam(3e-3), loss="mse")
@@ -104,7 +106,7 @@ def test_a_convolutional_autoencoder_learns_digits_and_survives_the_archive(tmp_
     baseline = float(np.mean((test - train.mean(axis=0)) ** 2))
     model.fit(train, train, batch_size=64, epochs=15, verbose=0, seed=0)
     loss = model.evaluate(test, test, verbose=0)
-    assert loss < 0.5 * baseline  # predicting the mean image: 0.074; reached: 0.030
+    assert loss < 0.5 * baseline  # predicting the mean image: 0.074; reached: 0.027
     save_model(model, tmp_path / "autoencoder.zip")
     again = load_model(tmp_path / "autoencoder.zip")
     np.testing.assert_array_equal(again.predict(test, verbose=0),

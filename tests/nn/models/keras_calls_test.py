@@ -250,4 +250,6 @@ def test_a_keras_script_runs_with_renamed_imports():
               verbose=0)  # fmt: skip
     loss, acc = model.evaluate(x_test, y_test, verbose=0)
     predictions = model.predict(x_test[:3], verbose=0)
-    assert acc > 0.85 and 0 < loss < 1 and predictions.shape == (3, 10)
+    # No seed, as in most Keras scripts: the global key depends on the tests
+    # run before; 13 draws reached 0.84 to 0.90.
+    assert acc > 0.8 and 0 < loss < 1 and predictions.shape == (3, 10)

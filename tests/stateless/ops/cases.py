@@ -114,6 +114,7 @@ SHAPE = [
     C("stack", lambda m, a, b: m.stack([a, b], axis=-1), [f32(2, 3), f32(2, 3)]),
     C("split", lambda m, x: m.split(x, [1, 3], axis=1), [f32(2, 5)]),
     C("tile", lambda m, x: m.tile(x, (2, 1)), [f32(2, 3)]),
+    C("repeat", lambda m, x: m.repeat(x, 2, axis=1), [f32(2, 3)]),
     C("pad", lambda m, x: m.pad(x, ((1, 0), (2, 1))), [f32(2, 3)]),
     C("flip", lambda m, x: m.flip(x, 1), [f32(2, 3)]),
     C("take", lambda m, x, i: m.take(x, i, axis=1), [f32(2, 5), i32(4)]),

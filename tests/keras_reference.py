@@ -5,7 +5,9 @@ Keras), and Keras picks its backend once per process; tests that need Keras
 on JAX (its `stateless_call`, `jax.grad` through a layer, or kernels TF's CPU
 build refuses) run their Keras side in a fresh process. A test module
 defines `_keras_side(path)`, which writes its numbers to `path` (an .npz),
-and reads them with `keras_numbers`.
+and reads them with `keras_numbers`. For one layer, `keras_layer_numbers`
+records Keras's weights, output and gradients and `assert_layer_matches_keras`
+holds ours to them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,3 +37,81 @@ def keras_numbers(test_file: str, path: Path) -> dict[str, np.ndarray]:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     return dict(np.load(path))
+
+
+def keras_layer_numbers(
+    layer: Any, case: str, x: Any, cotangent: Callable[[tuple[int, ...]], Any]
+) -> dict[str, np.ndarray]:
+    """The numbers of one Keras `layer` on `x` (an array or a list), for a
+    `_keras_side`: its trainable weights (`{case}/w/<name>`), its output
+    (`{case}/y`), and the gradients of `sum(output * cotangent(shape))` with
+    respect to each input (`{case}/gx<i>`) and weight (`{case}/gw/<name>`)."""
+    import jax
+    import jax.numpy as jnp
+
+    layer(x)  # builds it
+    weights = [v.value for v in layer.trainable_variables]
+    frozen = [v.value for v in layer.non_trainable_variables]
+    names = [v.path.rsplit("/", 1)[-1] for v in layer.trainable_variables]
+
+    def run(weights, x):
+        return layer.stateless_call(weights, frozen, x)[0]
+
+    y = run(weights, x)
+    cot = cotangent(y.shape)
+    gw, gx = jax.grad(lambda w, x: jnp.sum(run(w, x) * cot), argnums=(0, 1))(
+        weights, jax.tree.map(jnp.asarray, x)
+    )
+    out = {f"{case}/y": np.asarray(y)}
+    for name, w, g in zip(names, weights, gw):
+        out[f"{case}/w/{name}"], out[f"{case}/gw/{name}"] = np.asarray(w), np.asarray(g)
+    for i, g in enumerate(jax.tree.leaves(gx)):
+        out[f"{case}/gx{i}"] = np.asarray(g)
+    return out
+
+
+def assert_layer_matches_keras(
+    layer: Any,
+    case: str,
+    x: Any,
+    numbers: dict[str, np.ndarray],
+    cotangent: Callable[[tuple[int, ...]], Any],
+    *,
+    atol: float = 1e-5,
+    weight_atol: float = 1e-5,
+) -> None:
+    """Our `layer` on Keras's weights: output and gradients as
+    `keras_layer_numbers` recorded them (rtol 1e-5)."""
+    import jax
+    import jax.numpy as jnp
+
+    mine = layer.init(jax.random.key(0), x)
+    prefix = f"{case}/w/"
+    params = {k[len(prefix) :]: v for k, v in numbers.items() if k.startswith(prefix)}
+    assert jax.tree.map(np.shape, mine["params"]) == jax.tree.map(np.shape, params)
+
+    def run(params, x):
+        return layer.apply({"params": params, "state": mine["state"]}, x)[0]
+
+    y = run(params, x)
+    np.testing.assert_allclose(y, numbers[f"{case}/y"], rtol=1e-5, atol=atol)
+    cot = cotangent(y.shape)
+    gw, gx = jax.grad(lambda p, x: jnp.sum(run(p, x) * cot), argnums=(0, 1))(
+        params, jax.tree.map(jnp.asarray, x)
+    )
+    for i, g in enumerate(jax.tree.leaves(gx)):
+        np.testing.assert_allclose(g, numbers[f"{case}/gx{i}"], rtol=1e-5, atol=atol)
+    for name, g in gw.items():
+        want = numbers[f"{case}/gw/{name}"]
+        np.testing.assert_allclose(g, want, rtol=1e-5, atol=weight_atol)
+
+
+def cotangent(case: str) -> Callable[[tuple[int, ...]], np.ndarray]:
+    """The cotangent maker a case's gradients are taken with: normal values of
+    the output's shape, seeded by the case's name, the same on both sides."""
+
+    def make(shape: tuple[int, ...]) -> np.ndarray:
+        rng = np.random.default_rng(len(case) + 1)
+        return rng.normal(size=shape).astype(np.float32)
+
+    return make

@@ -8,6 +8,11 @@ Example:
   (2, 3)
 """
 
+from nn.layers.activation_layers import ELU as ELU
+from nn.layers.activation_layers import LeakyReLU as LeakyReLU
+from nn.layers.activation_layers import PReLU as PReLU
+from nn.layers.activation_layers import ReLU as ReLU
+from nn.layers.activation_layers import Softmax as Softmax
 from nn.layers.adaptive_pooling import (
     AdaptiveAveragePooling1D as AdaptiveAveragePooling1D,
 )
@@ -81,6 +86,13 @@ from nn.layers.merging import maximum as maximum
 from nn.layers.merging import minimum as minimum
 from nn.layers.merging import multiply as multiply
 from nn.layers.merging import subtract as subtract
+from nn.layers.noise import ActivityRegularization as ActivityRegularization
+from nn.layers.noise import AlphaDropout as AlphaDropout
+from nn.layers.noise import GaussianDropout as GaussianDropout
+from nn.layers.noise import GaussianNoise as GaussianNoise
+from nn.layers.noise import SpatialDropout1D as SpatialDropout1D
+from nn.layers.noise import SpatialDropout2D as SpatialDropout2D
+from nn.layers.noise import SpatialDropout3D as SpatialDropout3D
 from nn.layers.normalization import BatchNormalization as BatchNormalization
 from nn.layers.normalization import LayerNormalization as LayerNormalization
 from nn.layers.pooling import AveragePooling1D as AveragePooling1D

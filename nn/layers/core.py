@@ -159,6 +159,18 @@ class Activation(Layer):
         return activations.get(self.activation)(x), variables["state"]
 
 
+def layer_key(layer: Layer, rng: Any, seed: int | None) -> Any:
+    """The key a random layer draws from in training: the `rng` given to
+    `apply`, with the layer's `seed` (if any) folded in."""
+    if rng is None:
+        raise ValueError(
+            f"{type(layer).__name__} {layer.default_name!r} needs rng= when "
+            "training=True. Hint: model.apply(variables, x, training=True, "
+            "rng=sl.random.key(0))."
+        )
+    return rng if seed is None else random.fold_in(rng, seed)
+
+
 @register()
 @dataclass(frozen=True)
 class Dropout(Layer):
@@ -168,6 +180,8 @@ class Dropout(Layer):
       rate: the drop probability, in `[0, 1)`.
       noise_shape: the mask's shape, `None` entries taken from the input,
         e.g. `(None, 1, None)` drops whole timesteps' features alike.
+      seed: an int folded into the key `apply` is given, so that layers
+        with different seeds draw differently.
 
     Example:
       >>> layer, v = Dropout(0.5), {"params": {}, "state": {}}
@@ -178,6 +192,7 @@ class Dropout(Layer):
 
     rate: float = 0.5
     noise_shape: tuple[int | None, ...] | None = None
+    seed: int | None = None
 
     def __post_init__(self):
         super().__post_init__()
@@ -191,17 +206,13 @@ class Dropout(Layer):
     def apply(self, variables, x, *, training=False, rng=None):
         if not training or self.rate == 0.0:
             return x, variables["state"]
-        if rng is None:
-            raise ValueError(
-                f"Dropout {self.default_name!r} needs rng= when training=True. "
-                "Hint: model.apply(variables, x, training=True, rng=sl.random.key(0))."
-            )
+        key = layer_key(self, rng, self.seed)
         noise = None
         if self.noise_shape is not None:
             noise = tuple(
                 d if n is None else n for d, n in zip(x.shape, self.noise_shape)
             )
-        return random.dropout(x, self.rate, noise, seed=rng), variables["state"]
+        return random.dropout(x, self.rate, noise, seed=key), variables["state"]
 
 
 @register()

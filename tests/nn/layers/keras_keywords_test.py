@@ -46,8 +46,6 @@ GAPS = {
         ["SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D",
          "SeparableConvolution2D"], _SEPARABLE,
     ),
-    # randomness comes from the explicit `rng` key of `apply`
-    "Dropout": {"seed"},
     # `weights`: initial values; load them with set_weights instead
     "Embedding": {"embeddings_constraint", "mask_zero", "weights"} | _LOW_RANK,
     "GRU": _RECURRENT,
@@ -55,6 +53,11 @@ GAPS = {
     # InputLayer is built by Input, which takes sparse and batch_shape
     "InputLayer": {"sparse", "ragged", "batch_shape", "input_tensor", "optional"},
     "Layer": {"activity_regularizer", "trainable", "dtype", "autocast"},
+    # Keras spells out `dtype` in these signatures; it comes with the base
+    # keywords, as for every layer
+    **dict.fromkeys(
+        ["SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"], {"dtype"}
+    ),
     "LayerNormalization": {
         "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint",
     },

@@ -5,8 +5,6 @@ These layers hold no weights. Keras's side runs once, in a subprocess on its
 JAX backend (see tests/keras_reference.py), and writes each case's output
 and input gradients to an .npz that our side reads."""
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -65,10 +63,6 @@ def _inputs(case):
     return rng.normal(size=shape).astype(np.float32)
 
 
-def _cotangent(shape, case):
-    return np.random.default_rng(len(case) + 1).normal(size=shape).astype(np.float32)
-
-
 def _keras_side(path):
     """Each case's Keras layer applied on JAX; output and input gradients to
     `path`. Runs in a subprocess (see the module docstring)."""
@@ -77,19 +71,9 @@ def _keras_side(path):
     out = {}
     for case, (name, kwargs, _) in CASES.items():
         layer = getattr(keras.layers, name)(**kwargs)
-        x = _inputs(case)
-        layer(x)  # builds it
-        y, _ = layer.stateless_call([], [], x)
-        cot = _cotangent(y.shape, case)
-
-        def objective(x):
-            y, _ = layer.stateless_call([], [], x)  # noqa: B023
-            return jnp.sum(y * cot)  # noqa: B023
-
-        grads = jax.grad(objective)(jax.tree.map(jnp.asarray, x))
-        out[f"{case}/y"] = np.asarray(y)
-        for i, g in enumerate(jax.tree.leaves(grads)):
-            out[f"{case}/g{i}"] = np.asarray(g)
+        out |= keras_reference.keras_layer_numbers(
+            layer, case, _inputs(case), keras_reference.cotangent(case)
+        )
     np.savez(path, **out)
 
 
@@ -103,16 +87,6 @@ def keras_numbers(tmp_path_factory):
 def test_outputs_and_gradients_match_keras(case, keras_numbers):
     name, kwargs, _ = CASES[case]
     layer = getattr(layers, name)(**kwargs)
-    x = _inputs(case)
-    variables = {"params": {}, "state": {}}
-    y, _ = layer.apply(variables, x)
-    np.testing.assert_allclose(y, keras_numbers[f"{case}/y"], rtol=1e-5, atol=1e-5)
-    cot = _cotangent(y.shape, case)
-
-    def objective(x):
-        return jnp.sum(layer.apply(variables, x)[0] * cot)
-
-    grads = jax.tree.leaves(jax.grad(objective)(jax.tree.map(jnp.asarray, x)))
-    for i, g in enumerate(grads):
-        want = keras_numbers[f"{case}/g{i}"]
-        np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-5)
+    keras_reference.assert_layer_matches_keras(
+        layer, case, _inputs(case), keras_numbers, keras_reference.cotangent(case)
+    )

@@ -5,8 +5,6 @@ Keras's side runs once, in a subprocess with the JAX backend (the suite may
 have imported Keras on TensorFlow first); it writes each case's weights,
 input, output and gradients to an .npz that our side reads."""
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -77,10 +75,6 @@ def _inputs(case):
     return rng.normal(size=shape).astype(np.float32)
 
 
-def _cotangent(shape, case):
-    return np.random.default_rng(len(case) + 1).normal(size=shape).astype(np.float32)
-
-
 def _keras_side(path):
     """Each case's Keras layer, built and applied on JAX; weights, output and
     gradients to `path`. Runs in a subprocess (see the docstring)."""
@@ -90,22 +84,9 @@ def _keras_side(path):
     out = {}
     for case, (name, kwargs, _) in CASES.items():
         layer = getattr(keras.layers, name)(**kwargs)
-        x = _inputs(case)
-        layer.build(x.shape)
-        trainable = [v.value for v in layer.trainable_variables]
-        for v in layer.trainable_variables:
-            out[f"{case}/w/{v.path.rsplit('/', 1)[-1]}"] = np.asarray(v.value)
-        y, _ = layer.stateless_call(trainable, [], x)
-        cot = _cotangent(y.shape, case)
-
-        def objective(weights, x):
-            y, _ = layer.stateless_call(weights, [], x)  # noqa: B023
-            return jnp.sum(y * cot)  # noqa: B023
-
-        gw, gx = jax.grad(objective, argnums=(0, 1))(trainable, jnp.asarray(x))
-        out[f"{case}/y"], out[f"{case}/gx"] = np.asarray(y), np.asarray(gx)
-        for v, g in zip(layer.trainable_variables, gw):
-            out[f"{case}/gw/{v.path.rsplit('/', 1)[-1]}"] = np.asarray(g)
+        out |= keras_reference.keras_layer_numbers(
+            layer, case, _inputs(case), keras_reference.cotangent(case)
+        )
     np.savez(path, **out)
 
 
@@ -119,25 +100,11 @@ def keras_numbers(tmp_path_factory):
 def test_outputs_and_gradients_match_keras(case, keras_numbers):
     name, kwargs, _ = CASES[case]
     layer = getattr(layers, name)(**kwargs)
-    x = _inputs(case)
-    mine = layer.init(jax.random.key(0), x)
-    params = {
-        k.split("/")[-1]: v
-        for k, v in keras_numbers.items()
-        if k.startswith(f"{case}/w/")
-    }
-    assert jax.tree.map(np.shape, mine["params"]) == jax.tree.map(np.shape, params)
-    variables = {"params": params, "state": mine["state"]}
-    y, _ = layer.apply(variables, x)
-    np.testing.assert_allclose(y, keras_numbers[f"{case}/y"], rtol=1e-5, atol=1e-5)
-    cot = _cotangent(y.shape, case)
-
-    def objective(params, x):
-        out, _ = layer.apply({"params": params, "state": {}}, x)
-        return jnp.sum(out * cot)
-
-    gw, gx = jax.grad(objective, argnums=(0, 1))(params, jnp.asarray(x))
-    np.testing.assert_allclose(gx, keras_numbers[f"{case}/gx"], rtol=1e-5, atol=1e-5)
-    for key, g in gw.items():
-        want = keras_numbers[f"{case}/gw/{key}"]
-        np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-4)
+    keras_reference.assert_layer_matches_keras(
+        layer,
+        case,
+        _inputs(case),
+        keras_numbers,
+        keras_reference.cotangent(case),
+        weight_atol=1e-4,
+    )

@@ -127,9 +127,9 @@ def test_a_1d_time_series_classifier_learns_to_tell_waves_apart():
     model = nn.Sequential([
         layers.Input((steps, 1)),
         layers.Conv1D(16, 5, padding="same"), layers.BatchNormalization(),
-        layers.Activation("relu"),
+        layers.ReLU(),
         layers.Conv1D(16, 5, padding="causal"), layers.BatchNormalization(),
-        layers.Activation("relu"),
+        layers.ReLU(),
         layers.GlobalAveragePooling1D(),
         layers.Dense(2),
     ])  # fmt: skip

@@ -34,6 +34,7 @@ from jax.extend import core as jcore
 
 from stateless import random
 from stateless.added_losses import collect_losses
+from stateless.replica_axis import over_replicas
 from train.label_checks import flag_log, update_flag
 from train.precision import LossScaleState, cast_floats
 from train.stateless_metric import KerasStateless
@@ -191,8 +192,9 @@ def make_train_step(
         when `tx` is wrapped in `dynamic_loss_scale`, the loss is scaled too.
       axis_name: for a step run per replica (`jax.pmap`, `jax.shard_map`) over
         this axis: gradients and float layer state are averaged across
-        replicas, metrics see the whole batch, and each replica folds its
-        index into its key.
+        replicas, metrics see the whole batch, each replica folds its index
+        into its key, and layers that ask (`BatchNormalization(
+        synchronized=True)`) reduce across it (`stateless.replica_axis`).
 
     Returns:
       An unjitted function; `logs` holds the running `loss` and metric results.
@@ -211,7 +213,7 @@ def make_train_step(
             if compute_dtype is not None:
                 run_params, run_x = cast_floats((params, x), compute_dtype)
             variables = {"params": run_params, "state": ts.state}
-            with collect_losses() as added:
+            with collect_losses() as added, over_replicas(axis_name):
                 y_pred, new_state = apply_fn(variables, run_x, training=True, rng=rng)
             loss = total_loss(loss_fn, y, y_pred, w, added)
             if penalty_fn is not None:

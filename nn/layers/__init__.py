@@ -94,6 +94,7 @@ from nn.layers.noise import SpatialDropout1D as SpatialDropout1D
 from nn.layers.noise import SpatialDropout2D as SpatialDropout2D
 from nn.layers.noise import SpatialDropout3D as SpatialDropout3D
 from nn.layers.normalization import BatchNormalization as BatchNormalization
+from nn.layers.normalization import GroupNormalization as GroupNormalization
 from nn.layers.normalization import LayerNormalization as LayerNormalization
 from nn.layers.pooling import AveragePooling1D as AveragePooling1D
 from nn.layers.pooling import AveragePooling2D as AveragePooling2D
@@ -113,12 +114,17 @@ from nn.layers.reshaping import Flatten as Flatten
 from nn.layers.reshaping import Permute as Permute
 from nn.layers.reshaping import RepeatVector as RepeatVector
 from nn.layers.reshaping import Reshape as Reshape
+from nn.layers.rms_normalization import RMSNormalization as RMSNormalization
+from nn.layers.rms_normalization import UnitNormalization as UnitNormalization
 from nn.layers.spatial_edges import Cropping1D as Cropping1D
 from nn.layers.spatial_edges import Cropping2D as Cropping2D
 from nn.layers.spatial_edges import Cropping3D as Cropping3D
 from nn.layers.spatial_edges import ZeroPadding1D as ZeroPadding1D
 from nn.layers.spatial_edges import ZeroPadding2D as ZeroPadding2D
 from nn.layers.spatial_edges import ZeroPadding3D as ZeroPadding3D
+from nn.layers.spectral_normalization import (
+    SpectralNormalization as SpectralNormalization,
+)
 from nn.layers.upsampling import UpSampling1D as UpSampling1D
 from nn.layers.upsampling import UpSampling2D as UpSampling2D
 from nn.layers.upsampling import UpSampling3D as UpSampling3D

@@ -155,6 +155,20 @@ CASES = [
     ),
     L("batch_norm_inference", layers.BatchNormalization(axis=1), (x(4, 2, 3, 3),)),
     L("layer_norm", layers.LayerNormalization(), (x(2, 3, 4),)),
+    L("group_norm", layers.GroupNormalization(2), (x(2, 5, 4),)),
+    L(
+        "group_norm_instance_channels_first",
+        layers.GroupNormalization(-1, axis=1),
+        (x(2, 3, 4, 4),),
+    ),
+    L("rms_norm_axes", layers.RMSNormalization(axis=(1, 2)), (x(2, 3, 4),)),
+    L("unit_norm", layers.UnitNormalization(), (x(3, 5),)),
+    L(
+        "spectral_norm_training",
+        layers.SpectralNormalization(layers.Conv2D(3, 2), power_iterations=2),
+        (x(2, 4, 4, 2),),
+        training=True,
+    ),
     L("embedding", layers.Embedding(10, 4), (ids(2, 3),)),
     L("dropout_training", layers.Dropout(0.25), (x(4, 5),), training=True),
     L(

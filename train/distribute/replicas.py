@@ -12,8 +12,9 @@ see ordinary arrays.
 
 Differences from `DataParallel` (the jit path, usually what you want):
 BatchNormalization normalizes with per-replica batch statistics (as
-`jax.pmap` code without a cross-replica BatchNorm does) and averages the
-moving statistics; each replica draws its own dropout key
+`jax.pmap` code without a cross-replica BatchNorm does; with
+`synchronized=True` it uses the whole batch's) and averages the moving
+statistics; each replica draws its own dropout key
 (`fold_in(step key, replica index)`); every batch must divide by the number
 of replicas (use `Dataset(..., drop_remainder=True)` for ragged data); a custom
 `train_step` must do its own collectives over `axis_name`.

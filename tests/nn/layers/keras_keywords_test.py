@@ -27,12 +27,8 @@ _LOW_RANK = {"lora_rank", "lora_alpha", "quantization_config"}
 # activity regularizers arrive with issue 29's base keywords; recurrent
 # options, attention axes and masks with issue 30.
 GAPS = {
-    "BatchNormalization": {
-        "beta_regularizer", "gamma_regularizer", "beta_constraint",
-        "gamma_constraint", "synchronized",
-        # batch renormalization: Keras's own extension, not planned
-        "renorm", "renorm_clipping", "renorm_momentum",
-    },
+    # batch renormalization: Keras's own extension, not planned
+    "BatchNormalization": {"renorm", "renorm_clipping", "renorm_momentum"},
     **dict.fromkeys(
         ["Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
          "Conv3DTranspose", "Convolution1D", "Convolution2D", "Convolution3D",
@@ -58,9 +54,6 @@ GAPS = {
     **dict.fromkeys(
         ["SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"], {"dtype"}
     ),
-    "LayerNormalization": {
-        "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint",
-    },
     "MultiHeadAttention": _WEIGHT_KEYWORDS | {
         "attention_axes", "sliding_window", "flash_attention", "use_gate", "seed",
     },

@@ -79,7 +79,9 @@ def test_added_losses_join_the_loss_as_in_keras_and_survive_save_and_lowering(
     np.testing.assert_allclose(float(ours.losses[0]), float(reference.losses[0]), 1e-5)
 
     before = ours.evaluate(X, Y, verbose=0)
-    ours.fit(X, Y, batch_size=16, epochs=5, verbose=0, seed=0)
+    ours.fit(X, Y, batch_size=16, epochs=10, verbose=0, seed=0)
+    # the weights come from the global generator, which earlier tests move:
+    # over 6 seeds, 10 epochs left 0.20 to 0.34 of the loss (5 left up to 0.54)
     assert ours.evaluate(X, Y, verbose=0) < 0.5 * before
     ours.save(tmp_path / "m.stateless")
     loaded = nn.load_model(tmp_path / "m.stateless")

@@ -30,21 +30,24 @@ def _digits(n=1797):
     return (x[:n] / 16.0).astype(np.float32), y[:n].astype(np.int32)
 
 
-def _mlp(norm_and_dropout=True):
+def _mlp(hidden="norm_and_dropout"):
     """With BatchNormalization, the Dense before it has no bias: that bias's
     exact gradient is 0, and Adam would blow its rounding noise (which
     differs with the reduction order) up to steps of the learning rate."""
-    if norm_and_dropout:
-        hidden = [layers.Dense(32, use_bias=False), layers.BatchNormalization(),
-                  layers.Activation("relu"), layers.Dropout(0.2)]  # fmt: skip
-    else:
-        hidden = [layers.Dense(32, activation="relu")]
-    return nn.Sequential([layers.Input((64,)), *hidden, layers.Dense(10)])
+    if hidden == "plain":
+        return nn.Sequential([layers.Input((64,)), layers.Dense(32, activation="relu"),
+                              layers.Dense(10)])  # fmt: skip
+    norm = layers.BatchNormalization(synchronized=hidden == "synchronized_norm")
+    extra = [layers.Dropout(0.2)] if hidden == "norm_and_dropout" else []
+    return nn.Sequential([
+        layers.Input((64,)), layers.Dense(32, use_bias=False), norm,
+        layers.Activation("relu"), *extra, layers.Dense(10),
+    ])  # fmt: skip
 
 
-def _train(distribution, norm_and_dropout=True, data=None):
+def _train(distribution, hidden="norm_and_dropout", data=None):
     sl.set_random_seed(0)
-    model = _mlp(norm_and_dropout)
+    model = _mlp(hidden)
     model.compile(
         optimizer=optimizers.Adam(0.01),
         loss=losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -101,11 +104,15 @@ def run():
         shard.addressable_shards[0].data.shape
     )
 
-    plain = _train(None, norm_and_dropout=False, data=_even_batches())
-    pmapped = _train(
-        distribute.PmapDataParallel(), norm_and_dropout=False, data=_even_batches()
-    )
+    plain = _train(None, hidden="plain", data=_even_batches())
+    pmapped = _train(distribute.PmapDataParallel(), hidden="plain",
+                     data=_even_batches())  # fmt: skip
     out["pmap"] = _compare(*pmapped, plain)
+    synced = "synchronized_norm"
+    out["pmap_synchronized_norm"] = _compare(
+        *_train(distribute.PmapDataParallel(), hidden=synced, data=_even_batches()),
+        _train(None, hidden=synced, data=_even_batches()),
+    )
 
     mask = jax.jit(lambda v: sl.random.dropout(v, 0.5, seed=sl.random.key(3)))(
         jax.device_put(np.ones((8, 16), np.float32), distribute.DataParallel()
@@ -138,7 +145,7 @@ def _hand_written_pmap():
     """`make_train_step(axis_name=...)` under a real `jax.pmap`, against the
     same step on one device over the whole batch."""
     x, y = _digits(64)
-    model = _mlp(norm_and_dropout=False)
+    model = _mlp("plain")
     variables = model.init(sl.random.key(0), x)
     tx = optimizers.Adam(0.01).transform()
     loss = losses.SparseCategoricalCrossentropy(from_logits=True)

@@ -31,10 +31,14 @@ def test_eight_host_devices_are_used(runs):
     assert runs["data_parallel"]["kernel_devices"] == 8
 
 
-@pytest.mark.parametrize("path", ["data_parallel", "model_parallel", "pmap"])
+@pytest.mark.parametrize(
+    "path", ["data_parallel", "model_parallel", "pmap", "pmap_synchronized_norm"]
+)
 def test_sharded_fit_matches_one_device(runs, path):
     """3 epochs (BatchNormalization and Dropout included, except on the pmap
-    path, whose batch statistics are per replica by design)."""
+    paths: plain, without them, as its batch statistics are per replica by
+    design; then with BatchNormalization(synchronized=True), which uses the
+    whole batch's)."""
     got = runs[path]
     assert got["params"] < 1e-5
     assert got["loss"] < 1e-5

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from nn.layers.base import Layer, set_fields
+from nn.layers.rms_normalization import l2_normalized
 from nn.registry import register
 from stateless import ops
 from stateless.errors import ShapeError
@@ -175,13 +176,6 @@ class Concatenate(Layer):
         return ops.concatenate(list(inputs), axis=self.axis), variables["state"]
 
 
-def _l2_normalized(x, axis: int):
-    """`x` over its L2 norm along `axis`, as Keras: the inverse norm is capped
-    at 1e7, so a zero vector stays zero."""
-    inverse = ops.rsqrt(ops.sum(ops.square(x), axis=axis, keepdims=True))
-    return x * ops.minimum(inverse, 1e7)
-
-
 @register()
 @dataclass(frozen=True)
 class Dot(Layer):
@@ -234,7 +228,7 @@ class Dot(Layer):
                 f"{tuple(x.shape)} and {tuple(y.shape)}."
             )
         if self.normalize:
-            x, y = _l2_normalized(x, ax), _l2_normalized(y, ay)
+            x, y = l2_normalized(x, ax), l2_normalized(y, ay)
         x_rest = [d for i, d in enumerate(x.shape) if i not in (0, ax)]
         y_rest = [d for i, d in enumerate(y.shape) if i not in (0, ay)]
         rows = ops.reshape(ops.moveaxis(x, ax, -1), (x.shape[0], -1, x.shape[ax]))

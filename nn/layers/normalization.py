@@ -193,8 +193,9 @@ class BatchNormalization(Layer):
         if training and self.trainable:  # a frozen one normalizes as in inference
             others = tuple(a for a in range(len(x.shape)) if a not in axes)
             mean, var = ops.mean(x32, axis=others), ops.var(x32, axis=others)
-            if self.synchronized and replica_axis.current() is not None:
-                mean, var = _across_replicas(mean, var, replica_axis.current())
+            axis_name = replica_axis.current() if self.synchronized else None
+            if axis_name is not None:
+                mean, var = _across_replicas(mean, var, axis_name)
             state = {
                 name: self.momentum * state[name] + (1.0 - self.momentum) * stat
                 for name, stat in (("moving_mean", mean), ("moving_variance", var))

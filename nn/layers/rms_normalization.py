@@ -1,15 +1,30 @@
 """Normalization by a norm alone, without centering: RMSNormalization (by
 the root mean square, then a learned scale) and UnitNormalization (to unit
-L2 norm). Computed in float32, returned in the input's dtype."""
+L2 norm, with `l2_normalized`, which Dot and SpectralNormalization use as
+well). Computed in float32, returned in the input's dtype."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from nn.layers.base import Layer, set_fields
 from nn.layers.normalization import axes_of, axis_field, check_sizes, on_axes
 from nn.registry import register
 from stateless import ops
+
+
+def l2_normalized(x: Any, axis: Any = None, max_inverse: float = 1e7) -> Any:
+    """`x` over its L2 norm along `axis` (all axes if None), as Keras's
+    `ops.normalize`: the inverse norm is capped at `max_inverse` (1 over
+    Keras's epsilon), so a zero slice stays zero.
+
+    Example:
+      >>> l2_normalized(jnp.array([[3.0, 4.0], [0.0, 0.0]]), axis=1).tolist()
+      [[0.6000000238418579, 0.800000011920929], [0.0, 0.0]]
+    """
+    inverse = ops.rsqrt(ops.sum(ops.square(x), axis=axis, keepdims=True))
+    return x * ops.minimum(inverse, max_inverse)
 
 
 @register()
@@ -67,7 +82,5 @@ class UnitNormalization(Layer):
 
     def apply(self, variables, x, *, training=False, rng=None):
         axes = axes_of(self, x, self.axis)
-        x32 = ops.cast(x, "float32")
-        inverse = ops.rsqrt(ops.sum(ops.square(x32), axis=axes, keepdims=True))
-        y = x32 * ops.minimum(inverse, 1e12)
+        y = l2_normalized(ops.cast(x, "float32"), axes, max_inverse=1e12)
         return ops.cast(y, x.dtype), variables["state"]

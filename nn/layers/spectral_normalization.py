@@ -10,16 +10,12 @@ from typing import Any
 import jax
 
 from nn.layers.base import Layer, check_positive_int
+from nn.layers.rms_normalization import l2_normalized
 from nn.registry import register
 from stateless import ops, random
 from stateless.errors import ShapeError
 
 _KERNEL_NAMES = ("kernel", "embeddings")
-
-
-def _unit(v: Any) -> Any:
-    """`v` over its L2 norm (as Keras: the inverse norm capped at 1e7)."""
-    return v * ops.minimum(ops.rsqrt(ops.sum(ops.square(v))), 1e7)
 
 
 @register()
@@ -85,8 +81,8 @@ class SpectralNormalization(Layer):
         """The updated `vector_u` and the estimate of sigma it gives."""
         matrix = ops.reshape(kernel, (-1, kernel.shape[-1]))
         for _ in range(self.power_iterations):
-            v = _unit(ops.matmul(u, ops.transpose(matrix)))
-            u = _unit(ops.matmul(v, matrix))
+            v = l2_normalized(ops.matmul(u, ops.transpose(matrix)))
+            u = l2_normalized(ops.matmul(v, matrix))
         u, v = jax.lax.stop_gradient(u), jax.lax.stop_gradient(v)
         sigma = ops.matmul(ops.matmul(v, matrix), ops.transpose(u))[0, 0]
         return u, sigma

@@ -13,6 +13,9 @@ from stateless.errors import DTypeError
 
 _COMPUTE = {
     "float32": "float32",
+    "float16": "float16",
+    "bfloat16": "bfloat16",
+    "float64": "float64",
     "mixed_float16": "float16",
     "mixed_bfloat16": "bfloat16",
 }
@@ -23,12 +26,16 @@ class Policy:
     """A named dtype policy.
 
     Args:
-      name: `"float32"`, `"mixed_float16"` or `"mixed_bfloat16"`.
+      name: `"mixed_float16"` or `"mixed_bfloat16"` (float32 variables,
+        half-precision math), or one float dtype for both (`"float32"`,
+        `"bfloat16"`, `"float16"`, `"float64"`).
 
     Example:
       >>> p = Policy("mixed_bfloat16")
       >>> p.compute_dtype, p.variable_dtype, p.uses_loss_scaling
       ('bfloat16', 'float32', False)
+      >>> Policy("bfloat16").variable_dtype
+      'bfloat16'
     """
 
     name: str
@@ -47,8 +54,9 @@ class Policy:
 
     @property
     def variable_dtype(self) -> str:
-        """The dtype variables are created and stored in (always float32 here)."""
-        return "float32"
+        """The dtype variables are created and stored in: float32 under a
+        mixed policy, else the policy's one dtype."""
+        return "float32" if self.name.startswith("mixed_") else self.name
 
     @property
     def uses_loss_scaling(self) -> bool:

@@ -27,17 +27,17 @@ import inspect
 import re
 from abc import ABCMeta
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 
 from nn import activations, constraints, registry, regularizers, symbolic
 from nn.layer_scope import LayerScope
-from nn.layers import call_style, held
+from nn.layers import call_style, held, layer_call
 from nn.layers.keras_surface import KerasSurface, recording_build
 from stateless import random
 from stateless.added_losses import shapes_of
-from stateless.dtypes import standardize_dtype
+from stateless.mixed_precision import Policy
 from stateless.scope import current_scope, flatten_paths, unflatten_paths
 
 Variables = dict[str, Any]
@@ -97,6 +97,30 @@ def _from_config(value: Any, custom_objects: dict[str, Any] | None) -> Any:
 
 
 _INPUT_SHAPE_ARGS = ("input_shape", "batch_input_shape", "input_dim", "batch_size")
+# Keras's keywords of every layer; `nn.layers.layer_call` gives them effect.
+BASE_KEYWORDS = ("trainable", "dtype", "activity_regularizer", "autocast")
+
+
+def dtype_policy(dtype: Any) -> Policy | None:
+    """The policy a layer's `dtype=` names: None (follow the model), a dtype
+    (`"float32"`) or a policy name (`"mixed_bfloat16"`), or a `Policy`."""
+    if dtype is None or isinstance(dtype, Policy):
+        return dtype
+    name = getattr(dtype, "name", dtype)  # a NumPy or JAX dtype
+    return Policy(str(name))
+
+
+def set_base_keywords(layer: Any, given: dict[str, Any]) -> None:
+    """Keeps the base keywords given to a layer's constructor."""
+    if "trainable" in given:
+        object.__setattr__(layer, "_trainable", bool(given["trainable"]))
+    if "dtype" in given:
+        object.__setattr__(layer, "_dtype_policy", dtype_policy(given["dtype"]))
+    if "activity_regularizer" in given:
+        regularizer = regularizers.get(given["activity_regularizer"])
+        object.__setattr__(layer, "activity_regularizer", regularizer)
+    if "autocast" in given:
+        object.__setattr__(layer, "autocast", bool(given["autocast"]))
 
 
 @functools.cache
@@ -106,7 +130,9 @@ def _init_takes(cls: type, name: str) -> bool:
 
 class LayerMeta(ABCMeta):
     """Makes every layer take Keras's `input_shape=` (and `batch_input_shape=`,
-    `input_dim=`): the first layer of a `Sequential` reads it as its input."""
+    `input_dim=`): the first layer of a `Sequential` reads it as its input;
+    and Keras's base keywords (`BASE_KEYWORDS`), kept outside the config
+    fields so that a config lists them only where they are set."""
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         if cls.apply is Layer.apply and not hasattr(cls, "call"):
@@ -120,10 +146,11 @@ class LayerMeta(ABCMeta):
         _let_trainable_be_set(cls)
         given = {
             k: kwargs.pop(k)
-            for k in _INPUT_SHAPE_ARGS
+            for k in (*_INPUT_SHAPE_ARGS, *BASE_KEYWORDS)
             if k in kwargs and not _init_takes(cls, k)
         }
         layer = super().__call__(*args, **kwargs)
+        set_base_keywords(layer, {k: given.pop(k) for k in BASE_KEYWORDS if k in given})
         shape = _declared_input_shape(cls, given)
         if shape is not None:
             object.__setattr__(layer, "declared_input_shape", shape)
@@ -178,8 +205,13 @@ class Layer(KerasSurface, metaclass=LayerMeta):
     Args:
       name: a readable name, unique within a model. By default the model
         names the layer after its class (`"dense"`, `"dense_1"`, ...).
-      dtype: (Keras-style layers) the default dtype of `add_weight`.
-      trainable: (Keras-style layers) whether its weights train.
+      trainable: whether its weights train (every layer takes it).
+      dtype: a dtype or dtype policy name for this layer alone (every layer
+        takes it): `"float32"` keeps it in float32 under a mixed policy; the
+        default None follows the model's policy.
+      activity_regularizer: a regularizer of the layer's outputs; its
+        penalty over the batch joins the loss (every layer takes it).
+      autocast: whether a layer with a dtype casts its float inputs to it.
 
     Example:
       >>> import stateless as sl
@@ -203,6 +235,14 @@ class Layer(KerasSurface, metaclass=LayerMeta):
 
     name: str | None = field(default=None, kw_only=True)
 
+    # Keras's per-layer keywords, set by LayerMeta (see BASE_KEYWORDS)
+    activity_regularizer = None
+    autocast = True
+    _dtype_policy = None
+    # Which parameter a `<prefix>_regularizer`/`<prefix>_constraint` field
+    # names, where the prefix is not the parameter's own name.
+    weight_aliases: ClassVar[dict[str, str]] = {}
+
     built = False  # whether a Keras-style build has run
     declared_input_shape = None  # a batch shape, from `input_shape=` and friends
     variables = None  # held by `build` or a first call on arrays
@@ -213,23 +253,40 @@ class Layer(KerasSurface, metaclass=LayerMeta):
         name: str | None = None,
         dtype: Any = None,
         trainable: bool = True,
+        activity_regularizer: Any = None,
+        autocast: bool = True,
         **kwargs: Any,
     ):
         if kwargs:
             raise TypeError(
                 f"{type(self).__name__}: unexpected keyword arguments "
-                f"{sorted(kwargs)}; Layer.__init__ takes name, dtype, trainable "
-                "(and input_shape, batch_input_shape, input_dim, batch_size)."
+                f"{sorted(kwargs)}; Layer.__init__ takes name, dtype, trainable, "
+                "activity_regularizer, autocast (and input_shape, "
+                "batch_input_shape, input_dim, batch_size)."
             )
         object.__setattr__(self, "name", name)
-        object.__setattr__(self, "dtype", standardize_dtype(dtype or "float32"))
-        object.__setattr__(self, "_trainable", trainable)
+        set_base_keywords(
+            self,
+            {
+                "trainable": trainable,
+                "dtype": dtype,
+                "activity_regularizer": activity_regularizer,
+                "autocast": autocast,
+            },
+        )
 
     def __init_subclass__(cls, **kwargs: Any):
         super().__init_subclass__(**kwargs)
         build = cls.__dict__.get("build")
         if build is not None and not getattr(build, "holds_variables", False):
             cls.build = recording_build(build)
+        for method, wrap in (
+            ("init", layer_call.wrap_init),
+            ("apply", layer_call.wrap_apply),
+        ):
+            defined = cls.__dict__.get(method)
+            if callable(defined) and not getattr(defined, "wraps_layer_call", False):
+                setattr(cls, method, wrap(defined))
 
     def __post_init__(self):
         """Resolves `*_regularizer` fields and checks `*activation` names.
@@ -245,6 +302,7 @@ class Layer(KerasSurface, metaclass=LayerMeta):
             elif f.name.endswith("activation"):
                 activations.get(value)
 
+    @layer_call.wrap_init
     def init(self, key: jax.Array, *inputs: Any, **kwargs: Any) -> Variables:
         """Creates the variables for inputs like these.
 
@@ -256,6 +314,7 @@ class Layer(KerasSurface, metaclass=LayerMeta):
             return call_style.init_by_calling(self, key, inputs, kwargs)
         return {"params": {}, "state": {}}
 
+    @layer_call.wrap_apply
     def apply(
         self,
         variables: Variables,
@@ -299,11 +358,17 @@ class Layer(KerasSurface, metaclass=LayerMeta):
         By default a field `<name>_regularizer` penalizes every parameter
         called `<name>`, at any depth of `params`.
         """
-        return {
-            f.name.removesuffix("_regularizer"): getattr(self, f.name)
-            for f in fields(self)
-            if f.name.endswith("_regularizer") and getattr(self, f.name) is not None
-        }
+        return self._by_weight("_regularizer")
+
+    def _by_weight(self, suffix: str) -> dict[str, Any]:
+        """`{parameter name: value}` of the set fields named `<prefix><suffix>`."""
+        found = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name.endswith(suffix) and value is not None:
+                prefix = f.name.removesuffix(suffix)
+                found[self.weight_aliases.get(prefix, prefix)] = value
+        return found
 
     def penalty(self, params: dict[str, Any]) -> Any:
         """The sum of this layer's regularizer penalties on `params` (0.0 if none).
@@ -330,11 +395,7 @@ class Layer(KerasSurface, metaclass=LayerMeta):
     def param_constraints(self) -> dict[str, Any]:
         """Which constraint projects the parameters of which name: a field
         `<name>_constraint` constrains every parameter called `<name>`."""
-        return {
-            f.name.removesuffix("_constraint"): getattr(self, f.name)
-            for f in fields(self)
-            if f.name.endswith("_constraint") and getattr(self, f.name) is not None
-        }
+        return self._by_weight("_constraint")
 
     def has_constraints(self) -> bool:
         """Whether any weight here or in a sub-layer has a constraint."""
@@ -376,12 +437,28 @@ class Layer(KerasSurface, metaclass=LayerMeta):
         `get_config` adds its own arguments to these.
         """
         if "__dataclass_params__" not in type(self).__dict__:
+            policy = self.dtype_policy
             return {
                 "name": self.name,
-                "dtype": getattr(self, "dtype", "float32"),
-                "trainable": getattr(self, "trainable", True),
+                "dtype": policy and policy.name,
+                "trainable": self.trainable,
+                **self._base_config(),
             }
-        return {f.name: _to_config(getattr(self, f.name)) for f in fields(self)}
+        config = {f.name: _to_config(getattr(self, f.name)) for f in fields(self)}
+        return {**config, **self._base_config()}
+
+    def _base_config(self) -> dict[str, Any]:
+        """The base keywords set to other than their defaults."""
+        config = {}
+        if not self.trainable:
+            config["trainable"] = False
+        if self.dtype_policy is not None:
+            config["dtype"] = self.dtype_policy.name
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = _to_config(self.activity_regularizer)
+        if not self.autocast:
+            config["autocast"] = False
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects=None) -> Layer:

@@ -18,7 +18,7 @@ import numpy as np
 
 from nn import constraints, initializers, regularizers
 from nn.layers import weights_surface
-from stateless import added_losses
+from stateless import added_losses, mixed_precision
 from stateless.dtypes import FLOAT_TYPES, standardize_dtype
 from stateless.variable import Variable
 
@@ -122,6 +122,31 @@ class KerasSurface:
     def assign_held(self, weight: Variable, value: Any) -> None:
         """Replaces a weight's value where it lives, outside any call."""
         weights_surface.assign(self, weight, value)
+
+    # -- Keras's view of the dtypes -----------------------------------------
+
+    @property
+    def dtype_policy(self) -> Any:
+        """The `stateless.mixed_precision.Policy` given as `dtype=`, or None
+        (the layer follows the model's policy)."""
+        return vars(self).get("_dtype_policy")
+
+    @property
+    def variable_dtype(self) -> str:
+        """The dtype this layer's weights are stored in."""
+        policy = self.dtype_policy
+        return policy.variable_dtype if policy is not None else "float32"
+
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype this layer computes in (its policy's, else the global one)."""
+        policy = self.dtype_policy or mixed_precision.global_policy()
+        return policy.compute_dtype
+
+    @property
+    def dtype(self) -> str:
+        """The dtype of `add_weight`'s weights: `variable_dtype`, as Keras."""
+        return self.variable_dtype
 
     # -- Keras's view of the weights ----------------------------------------
 

@@ -30,5 +30,8 @@ def test_global_policy_is_float32_until_set():
 
 
 def test_unknown_policy_lists_the_valid_ones():
-    with pytest.raises(DTypeError, match="float32, mixed_float16, mixed_bfloat16"):
+    with pytest.raises(
+        DTypeError,
+        match="float32, float16, bfloat16, float64, mixed_float16, mixed_bfloat16",
+    ):
         sl.mixed_precision.set_global_policy("mixed_float8")

@@ -11,10 +11,11 @@ import inspect
 import keras
 
 from nn import layers
+from nn.layers.base import BASE_KEYWORDS
 
-_WEIGHT_KEYWORDS = {"activity_regularizer", "kernel_constraint", "bias_constraint"}
+_WEIGHT_KEYWORDS = {"kernel_constraint", "bias_constraint"}
 _CONV = _WEIGHT_KEYWORDS
-_DEPTHWISE = {"activity_regularizer", "depthwise_constraint", "bias_constraint"}
+_DEPTHWISE = {"depthwise_constraint", "bias_constraint"}
 _SEPARABLE = _DEPTHWISE | {"pointwise_constraint"}
 _RECURRENT = _WEIGHT_KEYWORDS | {
     "recurrent_constraint", "dropout", "recurrent_dropout", "seed", "stateful",
@@ -23,9 +24,9 @@ _RECURRENT = _WEIGHT_KEYWORDS | {
 # Quantization and LoRA fine-tuning are not in this project's catalogue yet.
 _LOW_RANK = {"lora_rank", "lora_alpha", "quantization_config"}
 
-# Keywords Keras takes that a layer here does not, yet. Constraints and
-# activity regularizers arrive with issue 29's base keywords; recurrent
-# options, attention axes and masks with issue 30.
+# Keywords Keras takes that a layer here does not, yet. Constraints arrive
+# with issue 29's weight keywords; recurrent options, attention axes and
+# masks with issue 30.
 GAPS = {
     # batch renormalization: Keras's own extension, not planned
     "BatchNormalization": {"renorm", "renorm_clipping", "renorm_momentum"},
@@ -48,12 +49,6 @@ GAPS = {
     "LSTM": _RECURRENT,
     # InputLayer is built by Input, which takes sparse and batch_shape
     "InputLayer": {"sparse", "ragged", "batch_shape", "input_tensor", "optional"},
-    "Layer": {"activity_regularizer", "trainable", "dtype", "autocast"},
-    # Keras spells out `dtype` in these signatures; it comes with the base
-    # keywords, as for every layer
-    **dict.fromkeys(
-        ["SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"], {"dtype"}
-    ),
     "MultiHeadAttention": _WEIGHT_KEYWORDS | {
         "attention_axes", "sliding_window", "flash_attention", "use_gate", "seed",
     },
@@ -61,9 +56,13 @@ GAPS = {
 
 
 def _keywords(cls) -> set[str]:
+    """The keywords a layer's constructor takes: its fields (or `__init__`'s
+    parameters) and the base keywords that every layer takes."""
     if dataclasses.is_dataclass(cls):
-        return {field.name for field in dataclasses.fields(cls)}
-    return set(inspect.signature(cls.__init__).parameters)
+        own = {field.name for field in dataclasses.fields(cls)}
+    else:
+        own = set(inspect.signature(cls.__init__).parameters)
+    return own | set(BASE_KEYWORDS)
 
 
 def _shared_classes():

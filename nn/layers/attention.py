@@ -53,6 +53,8 @@ class MultiHeadAttention(Layer):
       kernel_initializer, bias_initializer: names or `Initializer`s.
       kernel_regularizer, bias_regularizer: names or `L1L2`, or None; they
         penalize all four projections.
+      kernel_constraint, bias_constraint: names or `Constraint`s; they
+        constrain all four projections after each update in fit.
 
     Example:
       >>> layer = MultiHeadAttention(num_heads=2, key_dim=4)
@@ -75,6 +77,8 @@ class MultiHeadAttention(Layer):
     bias_initializer: Any = "zeros"
     kernel_regularizer: Any = None
     bias_regularizer: Any = None
+    kernel_constraint: Any = None
+    bias_constraint: Any = None
 
     def __post_init__(self):
         super().__post_init__()

@@ -82,9 +82,15 @@ def _to_config(value: Any) -> Any:
         return [_to_config(v) for v in value]
     if value is None or isinstance(value, str | int | float | bool):
         return value
+    hint = (
+        " Pass a function by its name (see nn.activations), or register a class "
+        "of your own (nn.registry.register) and pass an instance of it."
+        if callable(value)
+        else ""
+    )
     raise TypeError(
         f"cannot put {type(value).__name__} {value!r:.80} in a config: only names, "
-        "numbers, lists and registered objects can be saved."
+        f"numbers, lists and registered objects can be saved.{hint}"
     )
 
 
@@ -289,7 +295,8 @@ class Layer(KerasSurface, metaclass=LayerMeta):
                 setattr(cls, method, wrap(defined))
 
     def __post_init__(self):
-        """Resolves `*_regularizer` fields and checks `*activation` names.
+        """Resolves `*_regularizer` and `*_constraint` fields, and keeps an
+        `*activation` given as one of `nn.activations`' functions by name.
 
         Subclasses with a `__post_init__` of their own call this one first.
         """
@@ -300,7 +307,8 @@ class Layer(KerasSurface, metaclass=LayerMeta):
             elif f.name.endswith("_constraint"):
                 set_fields(self, **{f.name: constraints.get(value)})
             elif f.name.endswith("activation"):
-                activations.get(value)
+                activations.get(value)  # a known name or a function
+                set_fields(self, **{f.name: activations.name_of(value)})
 
     @layer_call.wrap_init
     def init(self, key: jax.Array, *inputs: Any, **kwargs: Any) -> Variables:

@@ -105,6 +105,8 @@ class _Conv(Windowed):
     bias_initializer: Any = "zeros"
     kernel_regularizer: Any = None
     bias_regularizer: Any = None
+    kernel_constraint: Any = None
+    bias_constraint: Any = None
 
     def __post_init__(self):
         super().__post_init__()
@@ -188,6 +190,8 @@ class Conv2D(_Conv):
       use_bias: whether to add a bias per output channel.
       kernel_initializer, bias_initializer: names or `Initializer`s.
       kernel_regularizer, bias_regularizer: names or `L1L2`, or None.
+      kernel_constraint, bias_constraint: names or `Constraint`s, applied
+        after each update in fit.
 
     Returns:
       `(batch, out_height, out_width, filters)`, or channels first.

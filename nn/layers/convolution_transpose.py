@@ -33,6 +33,8 @@ class _ConvTranspose(Windowed):
     bias_initializer: Any = "zeros"
     kernel_regularizer: Any = None
     bias_regularizer: Any = None
+    kernel_constraint: Any = None
+    bias_constraint: Any = None
 
     def __post_init__(self):
         super().__post_init__()
@@ -100,7 +102,8 @@ class Conv2DTranspose(_ConvTranspose):
       data_format: `"channels_last"` (or None) or `"channels_first"`.
       dilation_rate: the kernel dilation per spatial axis.
       activation, use_bias, kernel_initializer, bias_initializer,
-      kernel_regularizer, bias_regularizer: as `Conv2D`.
+      kernel_regularizer, bias_regularizer, kernel_constraint,
+        bias_constraint: as `Conv2D`.
 
     Raises:
       ValueError: a bad hyperparameter, named.

@@ -99,6 +99,8 @@ class Dense(Layer):
       use_bias: whether to add a bias.
       kernel_initializer, bias_initializer: names or `Initializer`s.
       kernel_regularizer, bias_regularizer: names or `L1L2`, or None.
+      kernel_constraint, bias_constraint: names or `Constraint`s, applied
+        after each update in fit.
 
     Example:
       >>> layer = Dense(4, activation="relu")
@@ -116,6 +118,8 @@ class Dense(Layer):
     bias_initializer: Any = "zeros"
     kernel_regularizer: Any = None
     bias_regularizer: Any = None
+    kernel_constraint: Any = None
+    bias_constraint: Any = None
 
     def __post_init__(self):
         super().__post_init__()
@@ -241,6 +245,13 @@ class Embedding(Layer):
     Ids are not range-checked (values are never read at trace time): an id
     outside the table gives NaNs, which training then reports as a NaN loss.
 
+    Args:
+      input_dim, output_dim: the number of ids and the vector size.
+      embeddings_initializer: a name or `Initializer`.
+      embeddings_regularizer: a name or `L1L2`, or None.
+      embeddings_constraint: a name or `Constraint` (`UnitNorm(axis=1)`
+        keeps each vector at norm 1), applied after each update in fit.
+
     Example:
       >>> layer = Embedding(100, 8)
       >>> ids = jnp.array([[1, 2, 3]])
@@ -252,6 +263,7 @@ class Embedding(Layer):
     output_dim: int
     embeddings_initializer: Any = "random_uniform"
     embeddings_regularizer: Any = None
+    embeddings_constraint: Any = None
 
     def __post_init__(self):
         super().__post_init__()

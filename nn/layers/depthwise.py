@@ -33,15 +33,15 @@ class _DepthwiseConv(Windowed):
     bias_initializer: Any = "zeros"
     depthwise_regularizer: Any = None
     bias_regularizer: Any = None
+    depthwise_constraint: Any = None
+    bias_constraint: Any = None
+
+    weight_aliases: ClassVar[dict[str, str]] = {"depthwise": "kernel"}
 
     def __post_init__(self):
         super().__post_init__()
         check_positive_int(self, depth_multiplier=self.depth_multiplier)
         self._normalize("kernel_size", "strides", "dilation_rate")
-
-    def param_regularizers(self) -> dict[str, Any]:
-        given = {"kernel": self.depthwise_regularizer, "bias": self.bias_regularizer}
-        return {name: r for name, r in given.items() if r is not None}
 
     def init(self, key, x):
         channels = self._channels(x)
@@ -92,6 +92,8 @@ class DepthwiseConv2D(_DepthwiseConv):
       activation, use_bias: as `Conv2D`.
       depthwise_initializer, bias_initializer: names or `Initializer`s.
       depthwise_regularizer, bias_regularizer: names or `L1L2`, or None.
+      depthwise_constraint, bias_constraint: names or `Constraint`s, applied
+        after each update in fit.
 
     Raises:
       ValueError: a bad hyperparameter, named.
@@ -124,6 +126,14 @@ class _SeparableConv(Windowed):
     depthwise_regularizer: Any = None
     pointwise_regularizer: Any = None
     bias_regularizer: Any = None
+    depthwise_constraint: Any = None
+    pointwise_constraint: Any = None
+    bias_constraint: Any = None
+
+    weight_aliases: ClassVar[dict[str, str]] = {
+        "depthwise": "depthwise_kernel",
+        "pointwise": "pointwise_kernel",
+    }
 
     def __post_init__(self):
         super().__post_init__()
@@ -131,14 +141,6 @@ class _SeparableConv(Windowed):
             self, filters=self.filters, depth_multiplier=self.depth_multiplier
         )
         self._normalize("kernel_size", "strides", "dilation_rate")
-
-    def param_regularizers(self) -> dict[str, Any]:
-        given = {
-            "depthwise_kernel": self.depthwise_regularizer,
-            "pointwise_kernel": self.pointwise_regularizer,
-            "bias": self.bias_regularizer,
-        }
-        return {name: r for name, r in given.items() if r is not None}
 
     def init(self, key, x):
         channels = self._channels(x)
@@ -200,6 +202,8 @@ class SeparableConv2D(_SeparableConv):
         `Initializer`s.
       depthwise_regularizer, pointwise_regularizer, bias_regularizer: names or
         `L1L2`, or None.
+      depthwise_constraint, pointwise_constraint, bias_constraint: names or
+        `Constraint`s, applied after each update in fit.
 
     Example:
       >>> layer = SeparableConv2D(8, 3, depth_multiplier=2)

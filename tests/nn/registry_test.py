@@ -47,5 +47,8 @@ def test_malformed_specs_and_functions_in_configs_are_refused():
         ValueError, match="expected {'class_name': str, 'config': dict}"
     ):
         deserialize({"class_name": "Dense"})
+    # a function of one's own runs, but cannot be saved
+    with pytest.raises(TypeError, match="Pass a function by its name"):
+        layers.Dense(3, activation=lambda x: x).get_config()
     with pytest.raises(ValueError, match="unknown activation"):
-        layers.Dense(3, activation=lambda x: x)
+        layers.Dense(3, activation="relu7")

@@ -13,43 +13,26 @@ import keras
 from nn import layers
 from nn.layers.base import BASE_KEYWORDS
 
-_WEIGHT_KEYWORDS = {"kernel_constraint", "bias_constraint"}
-_CONV = _WEIGHT_KEYWORDS
-_DEPTHWISE = {"depthwise_constraint", "bias_constraint"}
-_SEPARABLE = _DEPTHWISE | {"pointwise_constraint"}
-_RECURRENT = _WEIGHT_KEYWORDS | {
-    "recurrent_constraint", "dropout", "recurrent_dropout", "seed", "stateful",
-    "unroll", "use_cudnn",
+_RECURRENT = {
+    "kernel_constraint", "bias_constraint", "recurrent_constraint", "dropout",
+    "recurrent_dropout", "seed", "stateful", "unroll", "use_cudnn",
 }  # fmt: skip
 # Quantization and LoRA fine-tuning are not in this project's catalogue yet.
 _LOW_RANK = {"lora_rank", "lora_alpha", "quantization_config"}
 
-# Keywords Keras takes that a layer here does not, yet. Constraints arrive
-# with issue 29's weight keywords; recurrent options, attention axes and
-# masks with issue 30.
+# Keywords Keras takes that a layer here does not, yet: recurrent options,
+# attention axes and masks arrive with issue 30.
 GAPS = {
     # batch renormalization: Keras's own extension, not planned
     "BatchNormalization": {"renorm", "renorm_clipping", "renorm_momentum"},
-    **dict.fromkeys(
-        ["Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
-         "Conv3DTranspose", "Convolution1D", "Convolution2D", "Convolution3D",
-         "Convolution1DTranspose", "Convolution2DTranspose",
-         "Convolution3DTranspose"], _CONV,
-    ),
-    "Dense": _WEIGHT_KEYWORDS | _LOW_RANK,
-    "DepthwiseConv1D": _DEPTHWISE,
-    "DepthwiseConv2D": _DEPTHWISE,
-    **dict.fromkeys(
-        ["SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D",
-         "SeparableConvolution2D"], _SEPARABLE,
-    ),
+    "Dense": _LOW_RANK,
     # `weights`: initial values; load them with set_weights instead
-    "Embedding": {"embeddings_constraint", "mask_zero", "weights"} | _LOW_RANK,
+    "Embedding": {"mask_zero", "weights"} | _LOW_RANK,
     "GRU": _RECURRENT,
     "LSTM": _RECURRENT,
     # InputLayer is built by Input, which takes sparse and batch_shape
     "InputLayer": {"sparse", "ragged", "batch_shape", "input_tensor", "optional"},
-    "MultiHeadAttention": _WEIGHT_KEYWORDS | {
+    "MultiHeadAttention": {
         "attention_axes", "sliding_window", "flash_attention", "use_gate", "seed",
     },
 }  # fmt: skip

@@ -339,8 +339,13 @@ _CLASSES: dict[str, type[Initializer]] = {
     "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
     "orthogonal": Orthogonal, "identity": Identity,
+    # Keras's other spellings
+    "uniform": RandomUniform, "normal": RandomNormal, "one": Ones, "zero": Zeros,
 }  # fmt: skip
-_BY_CLASS_NAME = {cls.__name__: cls for cls in _CLASSES.values()}
+_BY_CLASS_NAME = {
+    **{cls.__name__: cls for cls in _CLASSES.values()},
+    "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal,
+}  # fmt: skip
 
 
 def get(identifier: Any) -> Initializer:

@@ -49,8 +49,10 @@ from nn.layers.core import Activation as Activation
 from nn.layers.core import Dense as Dense
 from nn.layers.core import Dropout as Dropout
 from nn.layers.core import Embedding as Embedding
+from nn.layers.core import Identity as Identity
 from nn.layers.core import Input as Input
 from nn.layers.core import InputLayer as InputLayer
+from nn.layers.core import Masking as Masking
 from nn.layers.core import Rescaling as Rescaling
 from nn.layers.depthwise import DepthwiseConv1D as DepthwiseConv1D
 from nn.layers.depthwise import DepthwiseConv2D as DepthwiseConv2D
@@ -58,6 +60,7 @@ from nn.layers.depthwise import SeparableConv1D as SeparableConv1D
 from nn.layers.depthwise import SeparableConv2D as SeparableConv2D
 from nn.layers.depthwise import SeparableConvolution1D as SeparableConvolution1D
 from nn.layers.depthwise import SeparableConvolution2D as SeparableConvolution2D
+from nn.layers.einsum_dense import EinsumDense as EinsumDense
 from nn.layers.global_pooling import GlobalAveragePooling1D as GlobalAveragePooling1D
 from nn.layers.global_pooling import GlobalAveragePooling2D as GlobalAveragePooling2D
 from nn.layers.global_pooling import GlobalAveragePooling3D as GlobalAveragePooling3D
@@ -70,6 +73,7 @@ from nn.layers.global_pooling import GlobalMaxPool3D as GlobalMaxPool3D
 from nn.layers.global_pooling import GlobalMaxPooling1D as GlobalMaxPooling1D
 from nn.layers.global_pooling import GlobalMaxPooling2D as GlobalMaxPooling2D
 from nn.layers.global_pooling import GlobalMaxPooling3D as GlobalMaxPooling3D
+from nn.layers.lambda_layer import Lambda as Lambda
 from nn.layers.merging import Add as Add
 from nn.layers.merging import Average as Average
 from nn.layers.merging import Concatenate as Concatenate
@@ -114,6 +118,7 @@ from nn.layers.reshaping import Flatten as Flatten
 from nn.layers.reshaping import Permute as Permute
 from nn.layers.reshaping import RepeatVector as RepeatVector
 from nn.layers.reshaping import Reshape as Reshape
+from nn.layers.reversible_embedding import ReversibleEmbedding as ReversibleEmbedding
 from nn.layers.rms_normalization import RMSNormalization as RMSNormalization
 from nn.layers.rms_normalization import UnitNormalization as UnitNormalization
 from nn.layers.spatial_edges import Cropping1D as Cropping1D
@@ -128,3 +133,4 @@ from nn.layers.spectral_normalization import (
 from nn.layers.upsampling import UpSampling1D as UpSampling1D
 from nn.layers.upsampling import UpSampling2D as UpSampling2D
 from nn.layers.upsampling import UpSampling3D as UpSampling3D
+from nn.layers.wrapper import Wrapper as Wrapper

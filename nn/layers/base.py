@@ -464,8 +464,8 @@ class Layer(KerasSurface, metaclass=LayerMeta):
             config["dtype"] = self.dtype_policy.name
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = _to_config(self.activity_regularizer)
-        if not self.autocast:
-            config["autocast"] = False
+        if self.autocast != type(self).autocast:
+            config["autocast"] = self.autocast
         return config
 
     @classmethod

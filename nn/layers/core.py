@@ -1,4 +1,5 @@
-"""Core layers: Input, Dense, Activation, Dropout, Rescaling, Embedding."""
+"""Core layers: Input, Dense, Activation, Dropout, Rescaling, Embedding,
+Identity, Masking."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from nn.layers.base import Layer, check_positive_int, set_fields
 from nn.registry import register
 from nn.symbolic import Node, SymbolicTensor
 from stateless import ops, random
-from stateless.dtypes import INT_TYPES, standardize_dtype
+from stateless.dtypes import FLOAT_TYPES, INT_TYPES, standardize_dtype
 from stateless.errors import DTypeError, check_shape
 
 
@@ -244,6 +245,8 @@ class Embedding(Layer):
 
     Ids are not range-checked (values are never read at trace time): an id
     outside the table gives NaNs, which training then reports as a NaN loss.
+    Float ids that hold integers are cast to int32, as Keras casts them; a
+    dtype policy never casts the ids (`autocast` is False).
 
     Args:
       input_dim, output_dim: the number of ids and the vector size.
@@ -278,13 +281,62 @@ class Embedding(Layer):
             "state": {},
         }
 
+    autocast = False  # ids are not activations: a policy leaves them be
+
     def apply(self, variables, ids, *, training=False, rng=None):
-        if standardize_dtype(ids.dtype) not in INT_TYPES:
-            raise DTypeError(
-                f"Embedding {self.default_name!r}, argument 'ids': expected an integer "
-                f"dtype, received {standardize_dtype(ids.dtype)}. Hint: cast the ids, "
-                "e.g. ops.cast(ids, 'int32')."
-            )
-        return ops.take(variables["params"]["embeddings"], ids, axis=0), variables[
-            "state"
-        ]
+        return ops.take(variables["params"]["embeddings"], self.ids(ids), axis=0), (
+            variables["state"]
+        )
+
+    def ids(self, ids: Any) -> Any:
+        """`ids` as integers: float ids (which hold integers) are cast to
+        int32, as Keras casts them."""
+        dtype = standardize_dtype(ids.dtype)
+        if dtype in INT_TYPES:
+            return ids
+        if dtype in FLOAT_TYPES:
+            return ops.cast(ids, "int32")
+        raise DTypeError(
+            f"{type(self).__name__} {self.default_name!r}, argument 'ids': expected "
+            f"integer (or integer-valued float) ids, received {dtype}. Hint: cast "
+            "the ids, e.g. ops.cast(ids, 'int32')."
+        )
+
+
+@register()
+@dataclass(frozen=True)
+class Identity(Layer):
+    """Returns its input unchanged (any structure of arrays).
+
+    Example:
+      >>> Identity().apply({"params": {}, "state": {}}, jnp.ones(2))[0].tolist()
+      [1.0, 1.0]
+    """
+
+    def apply(self, variables, x, *, training=False, rng=None):
+        return x, variables["state"]
+
+
+@register()
+@dataclass(frozen=True)
+class Masking(Layer):
+    """Zeroes the timesteps whose features all equal `mask_value`.
+
+    Over `(batch, steps, features)`, a step where every feature equals
+    `mask_value` becomes zeros (Keras's output values; the mask itself flows
+    to later layers with issue 30).
+
+    Args:
+      mask_value: the value that marks padding.
+
+    Example:
+      >>> x = jnp.array([[[1.0, 2.0], [0.0, 0.0]]])
+      >>> Masking().apply({"params": {}, "state": {}}, x)[0].tolist()
+      [[[1.0, 2.0], [0.0, 0.0]]]
+    """
+
+    mask_value: float = 0.0
+
+    def apply(self, variables, x, *, training=False, rng=None):
+        kept = ops.any(ops.not_equal(x, self.mask_value), axis=-1, keepdims=True)
+        return x * ops.cast(kept, x.dtype), variables["state"]

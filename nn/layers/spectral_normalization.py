@@ -9,8 +9,9 @@ from typing import Any
 
 import jax
 
-from nn.layers.base import Layer, check_positive_int
+from nn.layers.base import check_positive_int
 from nn.layers.rms_normalization import l2_normalized
+from nn.layers.wrapper import Wrapper
 from nn.registry import register
 from stateless import ops, random
 from stateless.errors import ShapeError
@@ -20,7 +21,7 @@ _KERNEL_NAMES = ("kernel", "embeddings")
 
 @register()
 @dataclass(frozen=True)
-class SpectralNormalization(Layer):
+class SpectralNormalization(Wrapper):
     """Wraps `layer` so that it computes with `kernel / sigma`, sigma the
     kernel's largest singular value (of the kernel as a matrix whose columns
     are the last axis).
@@ -49,7 +50,6 @@ class SpectralNormalization(Layer):
       (1, 3)
     """
 
-    layer: Layer
     power_iterations: int = 1
 
     def __post_init__(self):
@@ -103,15 +103,3 @@ class SpectralNormalization(Layer):
         if inner_state:
             new_state["layer"] = inner_state
         return out, new_state
-
-    def penalty(self, params: dict[str, Any]) -> Any:
-        """The wrapped layer's regularizer penalties."""
-        return self.layer.penalty(params["layer"])
-
-    def has_constraints(self) -> bool:
-        """Whether the wrapped layer has weight constraints."""
-        return self.layer.has_constraints()
-
-    def constrain(self, params: dict[str, Any]) -> dict[str, Any]:
-        """`params` with the wrapped layer's constraints applied."""
-        return {"layer": self.layer.constrain(params["layer"])}

@@ -86,12 +86,12 @@ def test_dropout_noise_shape_and_missing_rng():
         layer.apply(V0, jnp.ones((2, 3)), training=True)
 
 
-def test_embedding_looks_up_rows_and_refuses_float_ids():
+def test_embedding_looks_up_rows_and_refuses_boolean_ids():
     ids = jnp.array([[0, 3, 3], [9, 1, 0]], jnp.int32)
     variables, y = check_layer(layers.Embedding(10, 4), ids, expected_shape=(2, 3, 4))
     np.testing.assert_array_equal(y, np.asarray(variables["params"]["embeddings"])[ids])
     with pytest.raises(DTypeError, match="Embedding 'embedding', argument 'ids'"):
-        layers.Embedding(10, 4).apply(variables, jnp.ones((2, 3)))
+        layers.Embedding(10, 4).apply(variables, jnp.ones((2, 3), bool))
 
 
 def test_input_makes_symbolic_tensors_with_a_none_batch_axis():

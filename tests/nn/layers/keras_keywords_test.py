@@ -28,6 +28,9 @@ GAPS = {
     "Dense": _LOW_RANK,
     # `weights`: initial values; load them with set_weights instead
     "Embedding": {"mask_zero", "weights"} | _LOW_RANK,
+    # GPTQ quantization is not in this project's catalogue yet
+    "EinsumDense": _LOW_RANK | {"gptq_unpacked_column_size"},
+    "ReversibleEmbedding": {"mask_zero"},
     "GRU": _RECURRENT,
     "LSTM": _RECURRENT,
     # InputLayer is built by Input, which takes sparse and batch_shape

@@ -64,6 +64,31 @@ def lookup(name: str, custom_objects: dict[str, Any] | None = None) -> type:
     return _REGISTERED[name]
 
 
+def function_name(function: Callable[..., Any], owner: str) -> str:
+    """The name `function` is registered under, for `owner`'s config.
+
+    Raises:
+      TypeError: `function` is not registered; a config names functions and
+        never holds their code, and the message says how to register it.
+
+    Example:
+      >>> @register("docs>halve")
+      ... def halve(x):
+      ...     return x / 2
+      >>> function_name(halve, "Lambda")
+      'docs>halve'
+    """
+    name = getattr(function, "registered_name", None)
+    if name is None or _REGISTERED.get(name) is not function:
+        raise TypeError(
+            f"{owner}: cannot save function "
+            f"{getattr(function, '__name__', function)!r} in a config: a config "
+            "names functions, never holds their code. Register it "
+            "(@nn.register('my_package>my_function')) or write a layer of your own."
+        )
+    return name
+
+
 def serialize(obj: Any) -> dict[str, Any]:
     """`{"class_name": ..., "config": obj.get_config()}` for a registered object.
 

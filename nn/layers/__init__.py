@@ -73,6 +73,9 @@ from nn.layers.global_pooling import GlobalMaxPool3D as GlobalMaxPool3D
 from nn.layers.global_pooling import GlobalMaxPooling1D as GlobalMaxPooling1D
 from nn.layers.global_pooling import GlobalMaxPooling2D as GlobalMaxPooling2D
 from nn.layers.global_pooling import GlobalMaxPooling3D as GlobalMaxPooling3D
+from nn.layers.jax_layers import EquinoxLayer as EquinoxLayer
+from nn.layers.jax_layers import FlaxLayer as FlaxLayer
+from nn.layers.jax_layers import JaxLayer as JaxLayer
 from nn.layers.lambda_layer import Lambda as Lambda
 from nn.layers.merging import Add as Add
 from nn.layers.merging import Average as Average

@@ -18,25 +18,6 @@ from nn.layers.base import Layer, set_fields
 from nn.registry import register
 
 
-def _is_registered(name: str | None, function: Callable[..., Any]) -> bool:
-    try:
-        return name is not None and registry.lookup(name) is function
-    except ValueError:
-        return False
-
-
-def _function_name(function: Callable[..., Any]) -> str:
-    name = getattr(function, "registered_name", None)
-    if not _is_registered(name, function):
-        raise TypeError(
-            f"Lambda: cannot save function {getattr(function, '__name__', function)!r} "
-            "in a config: a config names functions, never holds their code. "
-            "Register it (@nn.register('my_package>my_function')) or write a "
-            "layer of your own."
-        )
-    return name
-
-
 @register()
 @dataclass(frozen=True)
 class Lambda(Layer):
@@ -90,12 +71,12 @@ class Lambda(Layer):
                 f"Lambda {self.default_name!r}: arguments must be JSON data "
                 f"(numbers, strings, lists, dicts) to be saved: {error}."
             ) from None
-        shape = self.output_shape
+        shape, mask = self.output_shape, self.mask
         return {
             "name": self.name,
-            "function": _function_name(self.function),
+            "function": registry.function_name(self.function, "Lambda"),
             "output_shape": list(shape) if isinstance(shape, tuple) else shape,
-            "mask": None if self.mask is None else _function_name(self.mask),
+            "mask": None if mask is None else registry.function_name(mask, "Lambda"),
             "arguments": self.arguments,
             **self._base_config(),
         }

@@ -1,6 +1,8 @@
 """Initializers: Keras's names and class names draw Keras's statistics,
 fans, orthogonality, seeds that fix the values, and config round trips."""
 
+import inspect
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -55,7 +57,9 @@ def _keras_side(path):
 
     numbers = {}
     for name in KERAS_NAMES:
-        w = np.asarray(getattr(keras.initializers, name)()((200, 300)))
+        cls = getattr(keras.initializers, name)
+        seeded = "seed" in inspect.signature(cls).parameters
+        w = np.asarray((cls(seed=0) if seeded else cls())((200, 300)))
         numbers[name] = np.array([w.mean(), w.std(), abs(w).max()])
     np.savez(path, **numbers)
 
@@ -77,7 +81,8 @@ def test_keras_names_draw_keras_statistics(keras_stats, name):
         mean, std, top = (float(v) for v in keras_stats[name])
         assert w.mean() == pytest.approx(mean, abs=0.02 * std + 1e-7), spelling
         assert w.std() == pytest.approx(std, rel=0.03, abs=1e-7), spelling
-        assert abs(w).max() == pytest.approx(top, rel=0.1, abs=1e-7), spelling
+        # the largest entry is a noisy statistic of a draw
+        assert abs(w).max() == pytest.approx(top, rel=0.2, abs=1e-7), spelling
         assert type(initializers.get(spelling)).__name__ == name
 
 

@@ -31,6 +31,11 @@ GAPS = {
     # GPTQ quantization is not in this project's catalogue yet
     "EinsumDense": _LOW_RANK | {"gptq_unpacked_column_size"},
     "ReversibleEmbedding": {"mask_zero"},
+    # JaxLayer's TensorFlow export option: this project lowers through interop
+    "JaxLayer": {"native_serialization_platforms"},
+    # `variables` names every layer's held arrays here: a FlaxLayer's
+    # variables come from its init, or set_weights
+    "FlaxLayer": {"variables"},
     "GRU": _RECURRENT,
     "LSTM": _RECURRENT,
     # InputLayer is built by Input, which takes sparse and batch_shape

@@ -106,6 +106,39 @@ def assert_layer_matches_keras(
         np.testing.assert_allclose(g, want, rtol=1e-5, atol=weight_atol)
 
 
+def catalogue_numbers(
+    cases: dict[str, tuple], inputs: Callable[[str], Any]
+) -> dict[str, np.ndarray]:
+    """`keras_layer_numbers` of each case `name: (class name, keyword
+    arguments, ...)` of `keras.layers`, on `inputs(name)` (for a
+    `_keras_side`)."""
+    import keras
+
+    out = {}
+    for case, (name, kwargs, *_) in cases.items():
+        layer = getattr(keras.layers, name)(**kwargs)
+        out |= keras_layer_numbers(layer, case, inputs(case), cotangent(case))
+    return out
+
+
+def assert_case_matches_keras(
+    cases: dict[str, tuple],
+    case: str,
+    inputs: Callable[[str], Any],
+    numbers: dict[str, np.ndarray],
+    **tolerances: float,
+) -> None:
+    """Our `nn.layers` class of the case's name, on the same arguments, holds
+    to the numbers `catalogue_numbers` recorded for it."""
+    from nn import layers
+
+    name, kwargs, *_ = cases[case]
+    assert_layer_matches_keras(
+        getattr(layers, name)(**kwargs), case, inputs(case), numbers,
+        cotangent(case), **tolerances,
+    )  # fmt: skip
+
+
 def cotangent(case: str) -> Callable[[tuple[int, ...]], np.ndarray]:
     """The cotangent maker a case's gradients are taken with: normal values of
     the output's shape, seeded by the case's name, the same on both sides."""

@@ -48,10 +48,6 @@ def _concrete(tree: Any) -> Any:
     )
 
 
-def _draw(layer: Any, rng: Any) -> Any:
-    return rng if rng is not None else random.key(layer.seed or 0)
-
-
 @register()
 @dataclass(frozen=True)
 class JaxLayer(Layer):
@@ -106,7 +102,7 @@ class JaxLayer(Layer):
         if self.params is not None:
             return {"params": self.params, "state": self.state or {}}
         made = _call_by_name(
-            self.init_fn, rng=random.key(self.seed) if self.seed else key,
+            self.init_fn, rng=key if self.seed is None else random.key(self.seed),
             inputs=_concrete(inputs), training=training,
         )  # fmt: skip
         params, state = made if self._stateful else (made, {})
@@ -115,7 +111,8 @@ class JaxLayer(Layer):
     def apply(self, variables, inputs, *, training=False, rng=None):
         out = _call_by_name(
             self.call_fn, params=variables["params"], state=variables["state"],
-            rng=_draw(self, rng), inputs=inputs, training=training,
+            rng=rng if rng is not None else random.key(self.seed or 0),
+            inputs=inputs, training=training,
         )  # fmt: skip
         if self._stateful:
             return out[0], out[1]
@@ -281,14 +278,16 @@ class EquinoxLayer(Layer):
             leaves[i] = variables["params"][name]
         module = jax.tree.unflatten(treedef, leaves)
         keyed = training and rng is not None and _takes(type(module).__call__, "key")
+
+        def run(x, key):
+            return module(x, key=key) if keyed else module(x)
+
         if not self.vectorize:
-            return (module(inputs, key=rng) if keyed else module(inputs)), {}
-        if keyed:
-            keys = random.split(rng, inputs.shape[0])
-            out = jax.vmap(lambda x, k: module(x, key=k))(inputs, keys)
-        else:
-            out = jax.vmap(module)(inputs)
-        return out, variables["state"]
+            return run(inputs, rng), variables["state"]
+        keys = random.split(rng, inputs.shape[0]) if keyed else None
+        return jax.vmap(run, in_axes=(0, 0 if keyed else None))(inputs, keys), (
+            variables["state"]
+        )
 
     def get_config(self) -> dict[str, Any]:
         if self.factory is None:

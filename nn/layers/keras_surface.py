@@ -129,7 +129,7 @@ class KerasSurface:
     def dtype_policy(self) -> Any:
         """The `stateless.mixed_precision.Policy` given as `dtype=`, or None
         (the layer follows the model's policy)."""
-        return vars(self).get("_dtype_policy")
+        return self._dtype_policy
 
     @property
     def variable_dtype(self) -> str:

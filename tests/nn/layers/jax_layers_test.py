@@ -81,6 +81,12 @@ def test_jax_layer_passes_names_by_signature_and_carries_state():
     assert y.tolist() == [[2.0] * 3] * 2 and int(state["calls"]) == 1
     with pytest.raises(TypeError, match="registered init_fn"):
         layer.get_config()
+    seeded = layers.JaxLayer(mlp_call, mlp_init, seed=0)  # seed 0 is a seed too
+    x = jnp.ones((2, 64))
+    np.testing.assert_array_equal(
+        seeded.init(sl.random.key(1), x)["params"]["w1"],
+        seeded.init(sl.random.key(2), x)["params"]["w1"],
+    )
     with pytest.raises(TypeError, match="named 'inputs'"):
         layers.JaxLayer(lambda x: x, params={})
 

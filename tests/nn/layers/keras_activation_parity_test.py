@@ -42,6 +42,10 @@ def _inputs(case, shape):
     return np.random.default_rng(len(case)).normal(size=shape).astype(np.float32)
 
 
+def _case_inputs(case):
+    return _inputs(case, CASES[case][2])
+
+
 def _mask(shape):
     return np.random.default_rng(7).uniform(size=shape) > 0.3
 
@@ -52,12 +56,7 @@ def _keras_side(path):
     import keras
 
     keras.utils.set_random_seed(0)
-    out = {}
-    for case, (name, kwargs, shape) in CASES.items():
-        layer = getattr(keras.layers, name)(**kwargs)
-        out |= keras_reference.keras_layer_numbers(
-            layer, case, _inputs(case, shape), keras_reference.cotangent(case)
-        )
+    out = keras_reference.catalogue_numbers(CASES, _case_inputs)
     x = _inputs("softmax_masked", (3, 6))
     out["softmax_masked/y"] = np.asarray(keras.layers.Softmax()(x, mask=_mask(x.shape)))
     for case, (name, rate, shape) in RANDOM_VALUES.items():
@@ -77,15 +76,8 @@ def keras_numbers(tmp_path_factory):
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_outputs_and_gradients_match_keras(case, keras_numbers):
-    name, kwargs, shape = CASES[case]
-    layer = getattr(layers, name)(**kwargs)
-    keras_reference.assert_layer_matches_keras(
-        layer,
-        case,
-        _inputs(case, shape),
-        keras_numbers,
-        keras_reference.cotangent(case),
-        atol=1e-6,
+    keras_reference.assert_case_matches_keras(
+        CASES, case, _case_inputs, keras_numbers, atol=1e-6
     )
 
 

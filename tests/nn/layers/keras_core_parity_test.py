@@ -45,12 +45,7 @@ def _inputs(case):
 def _keras_side(path):
     import keras
 
-    out = {}
-    for case, (name, kwargs, _) in CASES.items():
-        layer = getattr(keras.layers, name)(**kwargs)
-        out |= keras_reference.keras_layer_numbers(
-            layer, case, _inputs(case), keras_reference.cotangent(case)
-        )
+    out = keras_reference.catalogue_numbers(CASES, _inputs)
     embedding = keras.layers.Embedding(10, 4)
     out["embedding/y"] = np.asarray(embedding(IDS))
     out["embedding/table"] = np.asarray(embedding.embeddings.value)
@@ -82,11 +77,7 @@ def keras_numbers(tmp_path_factory):
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_outputs_and_gradients_match_keras(case, keras_numbers):
-    name, kwargs, _ = CASES[case]
-    layer = getattr(layers, name)(**kwargs)
-    keras_reference.assert_layer_matches_keras(
-        layer, case, _inputs(case), keras_numbers, keras_reference.cotangent(case)
-    )
+    keras_reference.assert_case_matches_keras(CASES, case, _inputs, keras_numbers)
 
 
 def test_embedding_takes_float_ids_as_keras_does(keras_numbers):

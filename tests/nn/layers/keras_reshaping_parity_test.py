@@ -8,7 +8,6 @@ and input gradients to an .npz that our side reads."""
 import numpy as np
 import pytest
 
-from nn import layers
 from tests import keras_reference
 
 # name: (layer class, keyword arguments, input shape or list of shapes)
@@ -66,14 +65,8 @@ def _inputs(case):
 def _keras_side(path):
     """Each case's Keras layer applied on JAX; output and input gradients to
     `path`. Runs in a subprocess (see the module docstring)."""
-    import keras
 
-    out = {}
-    for case, (name, kwargs, _) in CASES.items():
-        layer = getattr(keras.layers, name)(**kwargs)
-        out |= keras_reference.keras_layer_numbers(
-            layer, case, _inputs(case), keras_reference.cotangent(case)
-        )
+    out = keras_reference.catalogue_numbers(CASES, _inputs)
     np.savez(path, **out)
 
 
@@ -85,8 +78,4 @@ def keras_numbers(tmp_path_factory):
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_outputs_and_gradients_match_keras(case, keras_numbers):
-    name, kwargs, _ = CASES[case]
-    layer = getattr(layers, name)(**kwargs)
-    keras_reference.assert_layer_matches_keras(
-        layer, case, _inputs(case), keras_numbers, keras_reference.cotangent(case)
-    )
+    keras_reference.assert_case_matches_keras(CASES, case, _inputs, keras_numbers)

@@ -8,7 +8,6 @@ input, output and gradients to an .npz that our side reads."""
 import numpy as np
 import pytest
 
-from nn import layers
 from tests import keras_reference
 
 # name: (layer class, keyword arguments, input shape); the same on both sides
@@ -81,12 +80,7 @@ def _keras_side(path):
     import keras
 
     keras.utils.set_random_seed(0)
-    out = {}
-    for case, (name, kwargs, _) in CASES.items():
-        layer = getattr(keras.layers, name)(**kwargs)
-        out |= keras_reference.keras_layer_numbers(
-            layer, case, _inputs(case), keras_reference.cotangent(case)
-        )
+    out = keras_reference.catalogue_numbers(CASES, _inputs)
     np.savez(path, **out)
 
 
@@ -98,13 +92,6 @@ def keras_numbers(tmp_path_factory):
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_outputs_and_gradients_match_keras(case, keras_numbers):
-    name, kwargs, _ = CASES[case]
-    layer = getattr(layers, name)(**kwargs)
-    keras_reference.assert_layer_matches_keras(
-        layer,
-        case,
-        _inputs(case),
-        keras_numbers,
-        keras_reference.cotangent(case),
-        weight_atol=1e-4,
+    keras_reference.assert_case_matches_keras(
+        CASES, case, _inputs, keras_numbers, weight_atol=1e-4
     )

@@ -27,15 +27,21 @@ class SymbolicTensor:
       ((None, 28, 28, 1), 'float32')
     """
 
-    __slots__ = ("shape", "dtype", "node", "index")
+    __slots__ = ("shape", "dtype", "node", "index", "mask")
 
     def __init__(
-        self, shape: tuple[Any, ...], dtype: Any, node: Node | None, index: int
+        self,
+        shape: tuple[Any, ...],
+        dtype: Any,
+        node: Node | None,
+        index: int,
+        mask: tuple[Any, ...] | None = None,
     ):
         self.shape = tuple(shape)
         self.dtype = standardize_dtype(dtype)
         self.node = node
         self.index = index
+        self.mask = mask  # the shape of the mask it carries (see nn.layers.masking)
 
     @property
     def ndim(self) -> int:
@@ -45,6 +51,13 @@ class SymbolicTensor:
         """A concrete `ShapeDtypeStruct`, with `None` axes set to `batch_size`."""
         shape = tuple(batch_size if d is None else d for d in self.shape)
         return jax.ShapeDtypeStruct(shape, self.dtype)
+
+    def mask_spec(self, batch_size: int = 1) -> jax.ShapeDtypeStruct | None:
+        """The spec of the boolean mask this tensor carries, or None."""
+        if self.mask is None:
+            return None
+        shape = tuple(batch_size if d is None else d for d in self.mask)
+        return jax.ShapeDtypeStruct(shape, "bool")
 
     def __repr__(self) -> str:
         layer = self.node.layer if self.node else None
@@ -87,25 +100,43 @@ def call_symbolic(layer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
     free = any(None in t.shape[1:] for t in tensors)
     any_batch = any(t.shape[0] is None for t in tensors if t.shape)
     fills = _FILLS if free else (1,)
-    outputs = [_output_specs(layer, args, kwargs, fill) for fill in fills]
+    found = [_output_specs(layer, args, kwargs, fill) for fill in fills]
     node = Node(layer, args, kwargs)
-    leaves, treedef = jax.tree.flatten(outputs[0])
-    others = [jax.tree.leaves(out) for out in outputs[1:]]
-    for i, spec in enumerate(leaves):
-        shape = [
-            None if any(other[i].shape[axis] != size for other in others) else size
-            for axis, size in enumerate(spec.shape)
-        ]
-        if shape and any_batch:
-            shape[0] = None
-        node.outputs.append(SymbolicTensor(tuple(shape), spec.dtype, node, i))
+    leaves, treedef = jax.tree.flatten(found[0][0])
+    others = [jax.tree.leaves(out) for out, _ in found[1:]]
+    other_masks = [masks for _, masks in found[1:]]
+    for i, (spec, mask) in enumerate(zip(leaves, found[0][1])):
+        shape = _free_axes(spec, [other[i] for other in others], any_batch)
+        if mask is not None:
+            mask = _free_axes(mask, [other[i] for other in other_masks], any_batch)
+        node.outputs.append(SymbolicTensor(shape, spec.dtype, node, i, mask))
     node.output_tree = jax.tree.unflatten(treedef, node.outputs)
     return node.output_tree
 
 
+def _free_axes(spec: Any, others: list[Any], any_batch: bool) -> tuple[Any, ...]:
+    """`spec`'s shape with `None` for each axis that differs in `others`
+    (the same output found with other sizes of the free input axes), and
+    for the batch axis."""
+    shape = [
+        None if any(other.shape[axis] != size for other in others) else size
+        for axis, size in enumerate(spec.shape)
+    ]
+    if shape and any_batch:
+        shape[0] = None
+    return tuple(shape)
+
+
 def _output_specs(layer: Any, args: Any, kwargs: Any, fill: int) -> Any:
+    """`(output specs, mask specs)` with `None` axes set to `fill`."""
+    from nn.layers import masking
+
     def to_spec(leaf):
         return leaf.spec(fill) if isinstance(leaf, SymbolicTensor) else leaf
 
+    def to_mask(leaf):
+        return leaf.mask_spec(fill) if isinstance(leaf, SymbolicTensor) else None
+
     specs, kw_specs = jax.tree.map(to_spec, (args, kwargs))
-    return layer.output_spec(*specs, **kw_specs)
+    masks = jax.tree.map(to_mask, (args, kwargs))
+    return masking.specs_with_masks(layer, specs, kw_specs, masks)

@@ -117,6 +117,7 @@ from nn.layers.pooling import MaxPooling2D as MaxPooling2D
 from nn.layers.pooling import MaxPooling3D as MaxPooling3D
 from nn.layers.recurrent import GRU as GRU
 from nn.layers.recurrent import LSTM as LSTM
+from nn.layers.recurrent import SimpleRNN as SimpleRNN
 from nn.layers.reshaping import Flatten as Flatten
 from nn.layers.reshaping import Permute as Permute
 from nn.layers.reshaping import RepeatVector as RepeatVector
@@ -124,6 +125,11 @@ from nn.layers.reshaping import Reshape as Reshape
 from nn.layers.reversible_embedding import ReversibleEmbedding as ReversibleEmbedding
 from nn.layers.rms_normalization import RMSNormalization as RMSNormalization
 from nn.layers.rms_normalization import UnitNormalization as UnitNormalization
+from nn.layers.rnn import RNN as RNN
+from nn.layers.rnn import StackedRNNCells as StackedRNNCells
+from nn.layers.rnn_cells import GRUCell as GRUCell
+from nn.layers.rnn_cells import LSTMCell as LSTMCell
+from nn.layers.rnn_cells import SimpleRNNCell as SimpleRNNCell
 from nn.layers.spatial_edges import Cropping1D as Cropping1D
 from nn.layers.spatial_edges import Cropping2D as Cropping2D
 from nn.layers.spatial_edges import Cropping3D as Cropping3D

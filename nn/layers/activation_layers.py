@@ -39,6 +39,8 @@ class ReLU(Layer):
       [0.0, 3.0, 6.0]
     """
 
+    supports_masking = True
+
     max_value: float | None = None
     negative_slope: float = 0.0
     threshold: float = 0.0
@@ -73,6 +75,8 @@ class LeakyReLU(Layer):
       [-1.0, 2.0]
     """
 
+    supports_masking = True
+
     negative_slope: float = 0.3
 
     def __post_init__(self):
@@ -101,6 +105,8 @@ class PReLU(Layer):
       >>> v["params"]["alpha"].shape
       (1, 3)
     """
+
+    supports_masking = True
 
     alpha_initializer: Any = "zeros"
     alpha_regularizer: Any = None
@@ -154,6 +160,8 @@ class ELU(Layer):
       -0.6321
     """
 
+    supports_masking = True
+
     alpha: float = 1.0
 
     def apply(self, variables, x, *, training=False, rng=None):
@@ -175,6 +183,8 @@ class Softmax(Layer):
       >>> Softmax().apply(v, x, mask)[0].tolist()
       [[0.5, 0.5, 0.0, 0.0]]
     """
+
+    supports_masking = True
 
     axis: int | tuple[int, ...] = -1
 

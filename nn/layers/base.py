@@ -249,6 +249,7 @@ class Layer(KerasSurface, metaclass=LayerMeta):
     # names, where the prefix is not the parameter's own name.
     weight_aliases: ClassVar[dict[str, str]] = {}
 
+    supports_masking = False  # whether a mask passes through (nn.layers.masking)
     built = False  # whether a Keras-style build has run
     declared_input_shape = None  # a batch shape, from `input_shape=` and friends
     variables = None  # held by `build` or a first call on arrays
@@ -354,11 +355,20 @@ class Layer(KerasSurface, metaclass=LayerMeta):
         arrays = {k: v for k, v in kwargs.items() if _holds_arrays(v)}
         static = {k: v for k, v in kwargs.items() if k not in arrays}
 
+        masks = {k: v for k, v in arrays.items() if k.endswith("mask")}
+        keras_style = hasattr(type(self), "call")  # its init traces call: masks too
+
         def run(key, xs, kw):
-            variables = self.init(key, *xs)
+            given = {k: kw[k] for k in masks} if keras_style else {}
+            variables = self.init(key, *xs, **given)
             return self.apply(variables, *xs, rng=key, **static, **kw)[0]
 
         return shapes_of(run, random.key(0), inputs, arrays)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The outputs' mask: the input's `mask` where the layer
+        `supports_masking`, else None (see `nn.layers.masking`)."""
+        return mask if self.supports_masking else None
 
     def param_regularizers(self) -> dict[str, Any]:
         """Which regularizer penalizes the parameters of which name.

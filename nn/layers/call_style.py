@@ -138,6 +138,7 @@ def _scope(layer: Any, values: Any, training: bool, rng: Any, initialize=None):
 def init_by_calling(layer: Any, key: jax.Array, inputs: tuple, kwargs: dict) -> Any:
     """`init` for a layer that defines `call` (see the module docstring)."""
     specs = jax.tree.map(spec_of, inputs)
+    kwargs = jax.tree.map(_zeros, kwargs)  # e.g. a mask's spec: values for call
     build_once(layer, specs)
     weights = own_weights(layer)
     values = {
@@ -192,7 +193,9 @@ def apply_by_calling(
     rng: Any,
     kwargs: dict,
 ) -> tuple[Any, dict[str, Any]]:
-    """`apply` for a layer that defines `call`: `(outputs, new_state)`."""
+    """`apply` for a layer that defines `call`: `(outputs, new_state)`. A
+    layer not built yet (rebuilt from its config) builds for these inputs."""
+    build_once(layer, jax.tree.map(spec_of, inputs))
     scope = _scope(layer, variables, training, rng)
     outputs = run_call(layer, scope, inputs, training, kwargs)
     return outputs, scope.read_tree("state")

@@ -112,6 +112,8 @@ class Dense(Layer):
       (2, 4)
     """
 
+    supports_masking = True
+
     units: int
     activation: str | None = None
     use_bias: bool = True
@@ -158,6 +160,8 @@ class Activation(Layer):
       [0.0, 1.0]
     """
 
+    supports_masking = True
+
     activation: str
 
     def apply(self, variables, x, *, training=False, rng=None):
@@ -195,6 +199,8 @@ class Dropout(Layer):
       [0.0, 2.0]
     """
 
+    supports_masking = True
+
     rate: float = 0.5
     noise_shape: tuple[int | None, ...] | None = None
     seed: int | None = None
@@ -231,6 +237,8 @@ class Rescaling(Layer):
       [0.0, 1.0]
     """
 
+    supports_masking = True
+
     scale: float = 1.0
     offset: float = 0.0
 
@@ -254,6 +262,9 @@ class Embedding(Layer):
       embeddings_regularizer: a name or `L1L2`, or None.
       embeddings_constraint: a name or `Constraint` (`UnitNorm(axis=1)`
         keeps each vector at norm 1), applied after each update in fit.
+      mask_zero: whether id 0 is padding: the layer's mask (`compute_mask`)
+        is then `ids != 0`, and later layers skip those steps, as in Keras
+        (so a vocabulary of n words needs `input_dim = n + 1`).
 
     Example:
       >>> layer = Embedding(100, 8)
@@ -267,10 +278,15 @@ class Embedding(Layer):
     embeddings_initializer: Any = "random_uniform"
     embeddings_regularizer: Any = None
     embeddings_constraint: Any = None
+    mask_zero: bool = False
 
     def __post_init__(self):
         super().__post_init__()
         check_positive_int(self, input_dim=self.input_dim, output_dim=self.output_dim)
+
+    def compute_mask(self, ids, mask=None):
+        """`ids != 0` with `mask_zero`, else None."""
+        return ops.not_equal(ids, 0) if self.mask_zero else None
 
     def init(self, key, ids):
         shape = (self.input_dim, self.output_dim)
@@ -313,6 +329,8 @@ class Identity(Layer):
       [1.0, 1.0]
     """
 
+    supports_masking = True
+
     def apply(self, variables, x, *, training=False, rng=None):
         return x, variables["state"]
 
@@ -323,8 +341,8 @@ class Masking(Layer):
     """Zeroes the timesteps whose features all equal `mask_value`.
 
     Over `(batch, steps, features)`, a step where every feature equals
-    `mask_value` becomes zeros (Keras's output values; the mask itself flows
-    to later layers with issue 30).
+    `mask_value` becomes zeros, and the layer's mask (`compute_mask`: False
+    at those steps) tells later layers to skip them, as in Keras.
 
     Args:
       mask_value: the value that marks padding.
@@ -336,6 +354,10 @@ class Masking(Layer):
     """
 
     mask_value: float = 0.0
+
+    def compute_mask(self, x, mask=None):
+        """False at the steps whose features all equal `mask_value`."""
+        return ops.any(ops.not_equal(x, self.mask_value), axis=-1)
 
     def apply(self, variables, x, *, training=False, rng=None):
         kept = ops.any(ops.not_equal(x, self.mask_value), axis=-1, keepdims=True)

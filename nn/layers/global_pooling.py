@@ -55,6 +55,22 @@ class GlobalAveragePooling1D(_GlobalPooling):
 
     rank: ClassVar[int] = 1
     reduce = staticmethod(ops.mean)
+    supports_masking = True
+
+    def apply(self, variables, x, mask=None, *, training=False, rng=None):
+        """The mean over the steps; with a `mask` `(B, T)`, over the steps
+        that count (Keras's)."""
+        if mask is None:
+            return super().apply(variables, x, training=training, rng=rng)
+        check_shape(self, "x", x, (None, None, None), pooling_hint(1))
+        steps = 1 if self.data_format == "channels_last" else 2
+        weights = ops.expand_dims(ops.cast(mask, x.dtype), 3 - steps)
+        total = ops.sum(x * weights, axis=steps, keepdims=self.keepdims)
+        count = ops.sum(weights, axis=steps, keepdims=self.keepdims)
+        return total / count, variables["state"]
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
 
 @register()

@@ -65,9 +65,19 @@ def call(layer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         **kwargs,
     )
     object.__setattr__(layer, "_last_losses", losses)
-    if training:
+    if training or _stateful(layer):
         hold(layer, {**layer.variables, "state": state})
     return outputs
+
+
+def _stateful(layer: Any) -> bool:
+    """Whether the layer, or one within it, keeps state between calls in
+    inference too (a `stateful` RNN), as Keras's do."""
+    from nn.layers import call_style
+
+    if getattr(layer, "stateful", False) is True:
+        return True
+    return any(_stateful(sub) for sub in call_style.children_by_name(layer).values())
 
 
 def _jitted_apply(layer: Any) -> Any:

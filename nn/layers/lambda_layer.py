@@ -29,8 +29,8 @@ class Lambda(Layer):
         `jax.numpy`; it must hold no variables.
       output_shape: Keras's hint of the output shape; kept in the config,
         not needed here (shapes are traced).
-      mask: Keras's output mask (a registered function or None), kept in
-        the config; masks flow through models with issue 30.
+      mask: a registered function `(inputs, mask) -> output mask`, or None
+        (then the input's mask stops here, as in Keras).
       arguments: keyword arguments passed to `function`.
 
     Example:
@@ -62,6 +62,11 @@ class Lambda(Layer):
     def apply(self, variables, *inputs, training=False, rng=None):
         x = inputs[0] if len(inputs) == 1 else list(inputs)
         return self.function(x, **self.arguments), variables["state"]
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras's: `mask(inputs, mask)` when `mask` is a function, else
+        None (the input's mask stops here)."""
+        return self.mask(inputs, mask) if callable(self.mask) else None
 
     def get_config(self) -> dict[str, Any]:
         try:

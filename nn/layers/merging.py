@@ -60,6 +60,16 @@ class _Elementwise(Layer):
     def finish(self, total, count):
         return total
 
+    def compute_mask(self, inputs, mask=None):
+        """Keras's: a step counts where it counts in any input (None unless
+        every input has a mask)."""
+        if mask is None or any(m is None for m in mask):
+            return None
+        combined = mask[0]
+        for m in mask[1:]:
+            combined = ops.logical_or(combined, m)
+        return combined
+
 
 @register()
 @dataclass(frozen=True)
@@ -174,6 +184,21 @@ class Concatenate(Layer):
                 f"shapes except on axis {self.axis}, received {shapes}."
             )
         return ops.concatenate(list(inputs), axis=self.axis), variables["state"]
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras's: the inputs' masks (all True for an input without one),
+        each broadcast to its input, joined along `axis`, then any over the
+        last axis."""
+        if mask is None or all(m is None for m in mask):
+            return None
+        full = []
+        for x, m in zip(inputs, mask):
+            if m is None:
+                m = ops.ones(x.shape, "bool")
+            elif len(m.shape) < len(x.shape):
+                m = ops.broadcast_to(ops.expand_dims(m, -1), x.shape)
+            full.append(m)
+        return ops.any(ops.concatenate(full, axis=self.axis), axis=-1)
 
 
 @register()

@@ -116,6 +116,8 @@ class GaussianNoise(Layer):
       0.1
     """
 
+    supports_masking = True
+
     stddev: float
     seed: int | None = None
 
@@ -145,6 +147,8 @@ class GaussianDropout(Layer):
       >>> GaussianDropout(0.2).apply(v, jnp.ones(3))[0].tolist()  # inference
       [1.0, 1.0, 1.0]
     """
+
+    supports_masking = True
 
     rate: float
     seed: int | None = None
@@ -180,6 +184,8 @@ class AlphaDropout(Layer):
       >>> abs(round(float(y.mean()), 1)), round(float(y.std()), 1)
       (0.0, 1.0)
     """
+
+    supports_masking = True
 
     rate: float
     noise_shape: tuple[int | None, ...] | None = None
@@ -221,6 +227,8 @@ class ActivityRegularization(Layer):
       >>> [float(loss) for loss in added]
       [1.5]
     """
+
+    supports_masking = True
 
     l1: float = 0.0
     l2: float = 0.0

@@ -149,6 +149,8 @@ class BatchNormalization(Layer):
       ((8, 5, 5, 3), (3,))
     """
 
+    supports_masking = True
+
     axis: int = -1
     momentum: float = 0.99
     epsilon: float = 1e-3
@@ -240,6 +242,8 @@ class LayerNormalization(Layer):
       (2, 4, 8)
     """
 
+    supports_masking = True
+
     axis: int | tuple[int, ...] = -1
     epsilon: float = 1e-3
     center: bool = True
@@ -302,6 +306,8 @@ class GroupNormalization(Layer):
       >>> abs(round(float(y[0, :, :2].mean()), 6)), round(float(y[0, :, :2].std()), 3)
       (0.0, 1.0)
     """
+
+    supports_masking = True
 
     groups: int = 32
     axis: int = -1

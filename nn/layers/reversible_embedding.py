@@ -19,7 +19,8 @@ class ReversibleEmbedding(Embedding):
 
     Args:
       input_dim, output_dim, embeddings_initializer, embeddings_regularizer,
-        embeddings_constraint: as `Embedding`.
+        embeddings_constraint, mask_zero: as `Embedding`; the mask is made
+        from integer ids only (reverse calls take float vectors).
       tie_weights: whether reverse uses the transposed table; else a
         parameter `reverse_embeddings` of shape `(output_dim, input_dim)`.
       reverse_dtype: a dtype to compute the logits in (e.g. `"float32"`
@@ -37,6 +38,11 @@ class ReversibleEmbedding(Embedding):
     tie_weights: bool = True
     reverse_dtype: str | None = None
     logit_soft_cap: float | None = None
+
+    def compute_mask(self, inputs, mask=None):
+        """`ids != 0` for integer ids with `mask_zero`, else None."""
+        integer = "int" in str(inputs.dtype)
+        return super().compute_mask(inputs) if integer else None
 
     def init(self, key, inputs, *, reverse=False):
         k_table, k_reverse = random.split(key)

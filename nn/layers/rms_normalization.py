@@ -74,6 +74,8 @@ class UnitNormalization(Layer):
       [[0.6000000238418579, 0.800000011920929]]
     """
 
+    supports_masking = True
+
     axis: int | tuple[int, ...] = -1
 
     def __post_init__(self):

@@ -14,7 +14,7 @@ from typing import Any
 import jax
 
 from nn import registry
-from nn.layers import weights_surface
+from nn.layers import masking, weights_surface
 from nn.layers.base import Layer, Variables
 from nn.models.model import Model
 from nn.models.naming import assign_names
@@ -184,7 +184,12 @@ class Functional(Model):
             specs = jax.tree.map(
                 lambda t: t.spec() if isinstance(t, SymbolicTensor) else t, node.args
             )
-            v = layer.init(random.fold_in(key, i), *specs)
+            masks = jax.tree.map(
+                lambda t: t.mask_spec() if isinstance(t, SymbolicTensor) else None,
+                node.args,
+            )
+            extra = masking.init_keywords(layer, specs, (masks, {}))
+            v = layer.init(random.fold_in(key, i), *specs, **extra)
             for part in ("params", "state"):
                 if v[part]:
                     variables[part][name] = v[part]
@@ -193,6 +198,7 @@ class Functional(Model):
     def apply(self, variables, *inputs, training=False, rng=None):
         check_variables(self, variables, inputs)
         values = self._feed(inputs)  # id(symbolic tensor) -> its value
+        masks: dict[int, Any] = {}  # id(symbolic tensor) -> its mask, if any
         state = dict(variables["state"])
         for i, node in enumerate(self._nodes):
             name = self._names[id(node.layer)]
@@ -208,11 +214,21 @@ class Functional(Model):
             }
             kwargs = {"training": training, **kwargs}
             kwargs["rng"] = None if rng is None else random.fold_in(rng, i)
-            out, new = node.layer.apply(v, *args, **kwargs)
+            arg_masks, kwarg_masks = jax.tree.map(
+                lambda t: masks.get(id(t)) if isinstance(t, SymbolicTensor) else None,
+                (node.args, node.kwargs),
+            )
+            out, new, out_masks = masking.call_with_masks(
+                node.layer, v, args, kwargs, (arg_masks, kwarg_masks)
+            )
             if new:
                 state[name] = new
-            for tensor, value in zip(node.outputs, jax.tree.leaves(out)):
+            for tensor, value, mask in zip(
+                node.outputs, jax.tree.leaves(out), out_masks
+            ):
                 values[id(tensor)] = value
+                if mask is not None:
+                    masks[id(tensor)] = mask
         return jax.tree.map(lambda t: values[id(t)], self._outputs), state
 
     def connections(self) -> dict[str, list[str]]:

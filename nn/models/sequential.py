@@ -7,7 +7,7 @@ from typing import Any
 import jax
 
 from nn import registry
-from nn.layers import weights_surface
+from nn.layers import masking, weights_surface
 from nn.layers.base import Layer, Variables
 from nn.layers.core import Input
 from nn.models.model import Model, _as_spec
@@ -18,6 +18,12 @@ from nn.symbolic import SymbolicTensor
 from stateless import random
 from stateless.added_losses import shapes_of
 from stateless.errors import ShapeError
+
+
+def _through(layer: Layer, variables: Variables, x: Any, mask: Any) -> tuple[Any, Any]:
+    """`(output, its mask)` of one layer of the stack (traced for shapes)."""
+    out, _, masks = masking.call_with_masks(layer, variables, (x,), {}, ((mask,), {}))
+    return out, masks[0] if masks else None
 
 
 @registry.register()
@@ -40,6 +46,8 @@ class Sequential(Model):
       >>> model.apply(variables, jnp.ones((2, 28, 28, 1)))[0].shape
       (2, 10)
     """
+
+    _output_mask = None  # the mask spec the stack's output carries, if any
 
     def __init__(self, layers: list[Any] = (), *, name: str | None = None):
         super().__init__(name=name)
@@ -76,7 +84,10 @@ class Sequential(Model):
         assign_names([*self._layers, layer], "Sequential")  # refuse a duplicate now
         self._layers.append(layer)
         if self.input_specs is not None:  # shapes known: build it now, as Keras
-            self._output_spec = layer.output_spec(self._output_spec)
+            specs, masks = masking.specs_with_masks(
+                layer, (self._output_spec,), {}, ((self._output_mask,), {})
+            )
+            self._output_spec, self._output_mask = specs, masks[0] if masks else None
         self._changed()
 
     @property
@@ -156,9 +167,13 @@ class Sequential(Model):
         (x,) = map(_as_spec, self._inputs(inputs))
         self._check_declared(x)
         variables: Variables = {"params": {}, "state": {}}
+        mask = None
         for i, (name, layer) in enumerate(self.layers_by_name().items()):
-            v = layer.init(random.fold_in(key, i), x)
-            x = shapes_of(lambda v, x, layer=layer: layer.apply(v, x)[0], v, x)
+            extra = masking.init_keywords(layer, (x,), ((mask,), {}))
+            v = layer.init(random.fold_in(key, i), x, **extra)
+            x, mask = shapes_of(
+                lambda v, x, m, layer=layer: _through(layer, v, x, m), v, x, mask
+            )
             for part in ("params", "state"):
                 if v[part]:
                     variables[part][name] = v[part]
@@ -168,23 +183,29 @@ class Sequential(Model):
         self._check_declared(x)
         check_variables(self, variables, (x,))
         params, state = variables["params"], dict(variables["state"])
+        mask = None  # the mask x carries (see nn.layers.masking)
         for i, (name, layer) in enumerate(self.layers_by_name().items()):
             v = {"params": params.get(name, {}), "state": state.get(name, {})}
             key = None if rng is None else random.fold_in(rng, i)
-            x, new = layer.apply(v, x, training=training, rng=key)
+            x, new, masks = masking.call_with_masks(
+                layer, v, (x,), {"training": training, "rng": key}, ((mask,), {})
+            )
+            mask = masks[0] if masks else None
             if new:
                 state[name] = new
         return x, state
 
     def layer_outputs(self, *input_specs):
-        x, calls = input_specs[0], []
+        x, mask, calls = input_specs[0], None, []
         variables = shapes_of(self.init, random.key(0), *input_specs)
         for name, layer in self.layers_by_name().items():
             v = {
                 "params": variables["params"].get(name, {}),
                 "state": variables["state"].get(name, {}),
             }
-            x = shapes_of(lambda v, x, layer=layer: layer.apply(v, x)[0], v, x)
+            x, mask = shapes_of(
+                lambda v, x, m, layer=layer: _through(layer, v, x, m), v, x, mask
+            )
             calls.append((name, layer, x))
         return calls
 

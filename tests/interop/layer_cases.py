@@ -13,6 +13,7 @@ from typing import Any
 import jax
 import numpy as np
 
+import nn
 import stateless as sl
 from nn import layers
 
@@ -188,5 +189,31 @@ CASES = [
         "gru_backwards_reset_before",
         layers.GRU(3, reset_after=False, go_backwards=True, return_sequences=True),
         (x(2, 5, 4),),
+    ),
+    L(
+        "simple_rnn_dropout_training",
+        layers.SimpleRNN(3, dropout=0.3, recurrent_dropout=0.3, return_sequences=True),
+        (x(2, 5, 4),),
+        training=True,
+    ),
+    L(
+        "rnn_stacked_cells",
+        layers.RNN(
+            [layers.LSTMCell(3), layers.GRUCell(2)],
+            go_backwards=True,
+            return_state=True,
+        ),
+        (x(2, 5, 4),),
+    ),
+    L(
+        "masked_lstm_model",
+        nn.Sequential(
+            [
+                layers.Embedding(10, 4, mask_zero=True),
+                layers.LSTM(3, return_sequences=True),
+                layers.GlobalAveragePooling1D(),
+            ]
+        ),
+        (ids(2, 6),),
     ),
 ]

@@ -13,31 +13,24 @@ import keras
 from nn import layers
 from nn.layers.base import BASE_KEYWORDS
 
-_RECURRENT = {
-    "kernel_constraint", "bias_constraint", "recurrent_constraint", "dropout",
-    "recurrent_dropout", "seed", "stateful", "unroll", "use_cudnn",
-}  # fmt: skip
 # Quantization and LoRA fine-tuning are not in this project's catalogue yet.
 _LOW_RANK = {"lora_rank", "lora_alpha", "quantization_config"}
 
-# Keywords Keras takes that a layer here does not, yet: recurrent options,
-# attention axes and masks arrive with issue 30.
+# Keywords Keras takes that a layer here does not, yet: attention axes
+# arrive with issue 30.
 GAPS = {
     # batch renormalization: Keras's own extension, not planned
     "BatchNormalization": {"renorm", "renorm_clipping", "renorm_momentum"},
     "Dense": _LOW_RANK,
     # `weights`: initial values; load them with set_weights instead
-    "Embedding": {"mask_zero", "weights"} | _LOW_RANK,
+    "Embedding": {"weights"} | _LOW_RANK,
     # GPTQ quantization is not in this project's catalogue yet
     "EinsumDense": _LOW_RANK | {"gptq_unpacked_column_size"},
-    "ReversibleEmbedding": {"mask_zero"},
     # JaxLayer's TensorFlow export option: this project lowers through interop
     "JaxLayer": {"native_serialization_platforms"},
     # `variables` names every layer's held arrays here: a FlaxLayer's
     # variables come from its init, or set_weights
     "FlaxLayer": {"variables"},
-    "GRU": _RECURRENT,
-    "LSTM": _RECURRENT,
     # InputLayer is built by Input, which takes sparse and batch_shape
     "InputLayer": {"sparse", "ragged", "batch_shape", "input_tensor", "optional"},
     "MultiHeadAttention": {

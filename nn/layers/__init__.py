@@ -27,6 +27,10 @@ from nn.layers.adaptive_pooling import AdaptiveMaxPooling2D as AdaptiveMaxPoolin
 from nn.layers.adaptive_pooling import AdaptiveMaxPooling3D as AdaptiveMaxPooling3D
 from nn.layers.attention import MultiHeadAttention as MultiHeadAttention
 from nn.layers.base import Layer as Layer
+from nn.layers.bidirectional import Bidirectional as Bidirectional
+from nn.layers.conv_lstm import ConvLSTM1D as ConvLSTM1D
+from nn.layers.conv_lstm import ConvLSTM2D as ConvLSTM2D
+from nn.layers.conv_lstm import ConvLSTM3D as ConvLSTM3D
 from nn.layers.convolution import Conv1D as Conv1D
 from nn.layers.convolution import Conv2D as Conv2D
 from nn.layers.convolution import Conv3D as Conv3D
@@ -139,6 +143,7 @@ from nn.layers.spatial_edges import ZeroPadding3D as ZeroPadding3D
 from nn.layers.spectral_normalization import (
     SpectralNormalization as SpectralNormalization,
 )
+from nn.layers.time_distributed import TimeDistributed as TimeDistributed
 from nn.layers.upsampling import UpSampling1D as UpSampling1D
 from nn.layers.upsampling import UpSampling2D as UpSampling2D
 from nn.layers.upsampling import UpSampling3D as UpSampling3D

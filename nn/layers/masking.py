@@ -44,7 +44,7 @@ def _flat(tree: Any) -> list[Any]:
 
 
 @functools.cache
-def _argument_names(cls: type) -> tuple[str, ...]:
+def argument_names(cls: type) -> tuple[str, ...]:
     """The names of the arguments a layer is called with: `call`'s, or
     `apply`'s after `variables`."""
     if hasattr(cls, "call"):
@@ -67,7 +67,7 @@ def mask_arguments(
 ) -> dict[str, Any]:
     """The mask keywords Keras would add to `layer(*args, **kwargs)`, where
     `masks` mirrors the arguments with each value's mask (or None)."""
-    names = _argument_names(type(layer))
+    names = argument_names(type(layer))
     arg_masks, kwarg_masks = masks
     found = [
         (name, value, mask)

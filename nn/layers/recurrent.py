@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+from nn.layers.base import Layer
 from nn.layers.rnn import Recurrence
 from nn.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
 from nn.registry import register
@@ -19,26 +20,11 @@ _CUDNN = ("auto", True, False)
 
 
 @dataclass(frozen=True, kw_only=True)
-class _OverOwnCell(Recurrence):
-    """A recurrent layer whose fields are its cell's: `step_cell()` is the
-    cell class of its bases made from them.
-
-    `use_cudnn` is Keras's switch of its cuDNN kernel, which Keras's JAX
-    backend does not have either: here XLA compiles the scan on every
-    device, whatever its value.
-    """
-
-    use_cudnn: Any = "auto"
+class OverOwnCell(Recurrence):
+    """A recurrent layer whose fields are its cell's: `step_cell()` is its
+    `cell_type` made from them, and the cell's weights are the layer's."""
 
     cell_type: ClassVar[type]
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.use_cudnn not in _CUDNN:
-            raise ValueError(
-                f"{type(self).__name__}: use_cudnn must be one of {_CUDNN}, "
-                f"received {self.use_cudnn!r}."
-            )
 
     def step_cell(self):
         own = {f.name: getattr(self, f.name) for f in fields(self.cell_type)}
@@ -51,9 +37,26 @@ class _OverOwnCell(Recurrence):
         return cell_variables
 
 
+@dataclass(frozen=True, kw_only=True)
+class _CudnnSwitch(Layer):
+    """`use_cudnn`: Keras's switch of its cuDNN kernel for LSTM and GRU,
+    which Keras's JAX backend does not have either: here XLA compiles the
+    scan on every device, whatever its value."""
+
+    use_cudnn: Any = "auto"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.use_cudnn not in _CUDNN:
+            raise ValueError(
+                f"{type(self).__name__}: use_cudnn must be one of {_CUDNN}, "
+                f"received {self.use_cudnn!r}."
+            )
+
+
 @register()
 @dataclass(frozen=True)
-class SimpleRNN(_OverOwnCell, SimpleRNNCell):
+class SimpleRNN(OverOwnCell, SimpleRNNCell):
     """A fully connected RNN, as `keras.layers.SimpleRNN`:
     `h = activation(x_t @ kernel + bias + h @ recurrent_kernel)`.
 
@@ -77,7 +80,7 @@ class SimpleRNN(_OverOwnCell, SimpleRNNCell):
 
 @register()
 @dataclass(frozen=True)
-class LSTM(_OverOwnCell, LSTMCell):
+class LSTM(_CudnnSwitch, OverOwnCell, LSTMCell):
     """Long short-term memory, as `keras.layers.LSTM` (gates i, f, c, o).
 
     With `z = x_t @ kernel + h @ recurrent_kernel + bias` split into four:
@@ -91,6 +94,7 @@ class LSTM(_OverOwnCell, LSTMCell):
       return_sequences, return_state, go_backwards, stateful, unroll,
         zero_output_for_mask: the loop's (`RNN`); with `return_state` the
         outputs are `[output, h, c]`.
+      use_cudnn: Keras's cuDNN switch; XLA compiles the scan whatever it is.
 
     Example:
       >>> layer = LSTM(4, return_sequences=True, return_state=True)
@@ -107,7 +111,7 @@ class LSTM(_OverOwnCell, LSTMCell):
 
 @register()
 @dataclass(frozen=True)
-class GRU(_OverOwnCell, GRUCell):
+class GRU(_CudnnSwitch, OverOwnCell, GRUCell):
     """Gated recurrent unit, as `keras.layers.GRU` (gates z, r, h).
 
     Args:
@@ -117,6 +121,7 @@ class GRU(_OverOwnCell, GRUCell):
         recurrent_dropout, seed: the cell's (`GRUCell`).
       return_sequences, return_state, go_backwards, stateful, unroll,
         zero_output_for_mask: the loop's (`RNN`).
+      use_cudnn: Keras's cuDNN switch; XLA compiles the scan whatever it is.
 
     Example:
       >>> layer = GRU(4)

@@ -22,7 +22,7 @@ import jax
 from nn import registry
 from nn.layers import weights_surface
 from nn.layers.base import Layer
-from nn.layers.rnn_cells import Cell, as_state_list
+from nn.layers.rnn_cells import SplitStep, as_state_list
 from nn.models.naming import assign_names
 from stateless import ops, random
 from stateless.errors import ShapeError, check_shape
@@ -34,23 +34,34 @@ def _keep(mask_t: Any, like: Any) -> Any:
     return ops.reshape(mask_t, (mask_t.shape[0],) + (1,) * (len(like.shape) - 1))
 
 
-def zero_states(cell: Any, batch: int, dtype: Any) -> list[Any]:
-    """A cell's initial states: its own `initial_states` or Keras's
-    `get_initial_state(batch_size)` hook, else zeros `(batch, size)` for
-    each of its `state_size`."""
+def zero_states(cell: Any, step: Any) -> list[Any]:
+    """A cell's initial states for step inputs like `step` `(B, ...)`: its
+    own `initial_states` or Keras's `get_initial_state(batch_size)` hook,
+    else zeros `(B, size)` for each of its `state_size`."""
     made = getattr(cell, "initial_states", None)
     if made is not None:
-        return made(batch, dtype)
+        return made(step)
+    batch = step.shape[0]
     get = getattr(cell, "get_initial_state", None)
     if get is not None:
         return as_state_list(get(batch_size=batch))[0]
-    return [ops.zeros((batch, size), dtype) for size in _state_sizes(cell)]
+    return [ops.zeros((batch, size), step.dtype) for size in _state_sizes(cell)]
+
+
+def _step_spec(x: Any) -> jax.ShapeDtypeStruct:
+    """The spec of one step of `x` `(B, T, ...)`: `(B, ...)`."""
+    return jax.ShapeDtypeStruct((x.shape[0], *x.shape[2:]), x.dtype)
 
 
 def _kept(states: Any) -> dict[str, Any]:
     """A stateful layer's states as kept in its state collection:
     `{"state_0": ..., ...}`, the leaves in order."""
     return {f"state_{i}": leaf for i, leaf in enumerate(jax.tree.leaves(states))}
+
+
+def _output_size(cell: Any) -> int:
+    """Keras's: a cell's `output_size`, else its first state's size."""
+    return getattr(cell, "output_size", None) or _state_sizes(cell)[0]
 
 
 def _state_sizes(cell: Any) -> list[Any]:
@@ -86,12 +97,12 @@ class Recurrence(Layer):
 
     def init(self, key, x, initial_state=None):
         check_shape(self, "x", x, (None, None, *x.shape[2:]))
-        cell = self.step_cell()
-        step = jax.ShapeDtypeStruct((x.shape[0], *x.shape[2:]), x.dtype)
-        states = zero_states(cell, x.shape[0], x.dtype)
+        cell, step = self.step_cell(), _step_spec(x)
+        states = jax.eval_shape(lambda s: zero_states(cell, s), step)
         variables = self.wrap_cell_variables(cell.init(key, step, states))
         if self.stateful:
-            variables["state"] = {**variables["state"], "states": _kept(states)}
+            zeros = jax.tree.map(lambda s: ops.zeros(s.shape, s.dtype), states)
+            variables["state"] = {**variables["state"], "states": _kept(zeros)}
         return variables
 
     def apply(
@@ -121,12 +132,30 @@ class Recurrence(Layer):
         check_shape(self, "x", x, (None, None, *x.shape[2:]))
         cell, cell_vars = self.step_cell(), self.cell_variables(variables)
         batch, steps = x.shape[:2]
-        states = self._start(variables, initial_state, cell, batch, x.dtype)
+        states = self._start(variables, initial_state, cell, _step_spec(x))
         keep = None
         if mask is not None:
             check_shape(self, "mask", mask, (batch, steps))
             keep = ops.moveaxis(ops.cast(mask, "bool"), 1, 0)
-        xs, step = self._step_function(cell, cell_vars, x, training, rng)
+        try:
+            final, outputs = self._scan(cell, cell_vars, x, states, keep, training, rng)
+        except ShapeError as error:
+            raise ShapeError(
+                f"{type(self).__name__} {self.default_name!r}: its cell "
+                f"{type(cell).__name__} refused steps of shape "
+                f"{tuple(_step_spec(x).shape)}: {error}"
+            ) from error
+        output = ops.moveaxis(outputs, 0, 1) if self.return_sequences else outputs[-1]
+        state = variables["state"]
+        if self.stateful:
+            state = {**state, "states": _kept(final)}
+        if self.return_state:
+            return [output, *final], state
+        return output, state
+
+    def _scan(self, cell, cell_vars, x, states, keep, training, rng):
+        """`(final states, outputs (T, B, ...))`: the cell over time."""
+        xs, step = self._step_function(cell, cell_vars, x, states, training, rng)
         if self.go_backwards:
             xs, keep = jax.tree.map(lambda a: ops.flip(a, 0), (xs, keep))
 
@@ -146,34 +175,24 @@ class Recurrence(Layer):
                 )
             return new, output
 
-        unroll = steps if self.unroll else 1
-        try:
-            final, outputs = jax.lax.scan(scan_step, states, (xs, keep), unroll=unroll)
-        except ShapeError as error:
-            raise ShapeError(
-                f"{type(self).__name__} {self.default_name!r}: its cell "
-                f"{type(cell).__name__} refused steps of shape {tuple(xs.shape[1:])}"
-                f": {error}"
-            ) from error
-        output = ops.moveaxis(outputs, 0, 1) if self.return_sequences else outputs[-1]
-        state = variables["state"]
-        if self.stateful:
-            state = {**state, "states": _kept(final)}
-        if self.return_state:
-            return [output, *final], state
-        return output, state
+        unroll = x.shape[1] if self.unroll else 1
+        return jax.lax.scan(scan_step, states, (xs, keep), unroll=unroll)
 
-    def _step_function(self, cell, cell_vars, x, training, rng):
+    def _step_function(self, cell, cell_vars, x, states, training, rng):
         """`(time-major inputs, step)`: a built-in cell projects the whole
         sequence first; any other cell runs its `apply` at each step."""
-        if isinstance(cell, Cell):
+        if isinstance(cell, SplitStep):
             params = cell_vars["params"]
-            check_shape(self, "x", x, (None, None, params["kernel"].shape[0]))
+            cell.check_step(params, x[:, 0])
             in_mask, rec_mask = cell.dropout_masks(
-                rng, training, x.shape[0], x.shape[-1], x.dtype
+                rng,
+                training,
+                (x.shape[0], *x.shape[2:]),
+                jax.tree.leaves(states)[0].shape,
+                x.dtype,
             )
             if in_mask is not None:
-                x = x * in_mask[:, None]
+                x = x * ops.expand_dims(in_mask, 1)
             projected = ops.moveaxis(cell.project(params, x), 1, 0)
             return projected, lambda x_t, states: cell.recur(
                 params, x_t, states, rec_mask
@@ -187,8 +206,8 @@ class Recurrence(Layer):
 
         return ops.moveaxis(x, 1, 0), step
 
-    def _start(self, variables, initial_state, cell, batch, dtype) -> list[Any]:
-        zeros = zero_states(cell, batch, dtype)
+    def _start(self, variables, initial_state, cell, step) -> list[Any]:
+        zeros, batch, dtype = zero_states(cell, step), step.shape[0], step.dtype
         if initial_state is None:
             if not self.stateful:
                 return zeros
@@ -282,15 +301,18 @@ class StackedRNNCells(Layer):
 
     @property
     def output_size(self) -> int:
-        last = self.cells[-1]
-        return getattr(last, "output_size", _state_sizes(last)[0])
+        return _output_size(self.cells[-1])
 
-    def initial_states(self, batch: int, dtype: Any) -> list[Any]:
-        return [zero_states(cell, batch, dtype) for cell in self.cells]
+    def initial_states(self, step: Any) -> list[Any]:
+        states = []
+        for cell in self.cells:
+            states.append(zero_states(cell, step))
+            step = jax.ShapeDtypeStruct((step.shape[0], _output_size(cell)), step.dtype)
+        return states
 
     def init(self, key, inputs, states=None):
         variables = {"params": {}, "state": {}}
-        states = states or self.initial_states(inputs.shape[0], inputs.dtype)
+        states = states or jax.eval_shape(self.initial_states, inputs)
         for i, (name, cell) in enumerate(self._named().items()):
             v = cell.init(random.fold_in(key, i), inputs, states[i])
             spec = jax.eval_shape(

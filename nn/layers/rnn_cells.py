@@ -28,7 +28,7 @@ from stateless import ops, random
 from stateless.errors import check_shape
 
 
-def _check_rates(layer: Layer, **rates: float) -> None:
+def check_rates(layer: Layer, **rates: float) -> None:
     for name, rate in rates.items():
         if not 0.0 <= rate < 1.0:
             raise ValueError(
@@ -44,12 +44,69 @@ def as_state_list(states: Any) -> tuple[list[Any], bool]:
     return [states], False
 
 
-@dataclass(frozen=True)
-class Cell(Layer):
-    """What the built-in cells share: weights `kernel` `(D, G)`,
-    `recurrent_kernel` `(U, G)` and `bias`, dropout, and the split step.
+class SplitStep:
+    """The step of a built-in cell in two parts, so that `RNN` projects the
+    whole sequence at once: `project(params, x)` (any leading axes) and
+    `recur(params, projected_t, states, recurrent_mask)`. A cell with it
+    draws its dropout masks once per sequence (`dropout_masks`) and makes
+    its own zero states (`initial_states`)."""
 
-    A subclass sets `gates` and writes `_bias`, `_input_bias` and `recur`.
+    dropout: float
+    recurrent_dropout: float
+    seed: int | None
+
+    def apply(self, variables, inputs, states, *, training=False, rng=None):
+        """One step: `((output, new_states), state)` for `inputs` `(B, ...)`
+        and `states` (an array or a list, answered in the same form)."""
+        p = variables["params"]
+        self.check_step(p, inputs)
+        listed, as_list = as_state_list(states)
+        in_mask, rec_mask = self.dropout_masks(
+            rng, training, inputs.shape, listed[0].shape, inputs.dtype
+        )
+        if in_mask is not None:
+            inputs = inputs * in_mask
+        output, new = self.recur(p, self.project(p, inputs), listed, rec_mask)
+        return (output, new if as_list else new[0]), variables["state"]
+
+    def dropout_masks(self, rng, training, step_shape, state_shape, dtype):
+        """`(input mask, recurrent mask)` of the step input's and the
+        state's shapes, each None when its rate is 0 or not training: drawn
+        once, used at every step."""
+        if not training or (self.dropout == 0.0 and self.recurrent_dropout == 0.0):
+            return None, None
+        k_in, k_rec = random.split(layer_key(self, rng, self.seed))
+        masks = []
+        for key, rate, shape in (
+            (k_in, self.dropout, step_shape),
+            (k_rec, self.recurrent_dropout, state_shape),
+        ):
+            ones = ops.ones(tuple(shape), dtype)
+            masks.append(random.dropout(ones, rate, seed=key) if rate else None)
+        return tuple(masks)
+
+    @abstractmethod
+    def check_step(self, params, inputs):
+        """Raises a `ShapeError` naming the cell for inputs it cannot take."""
+
+    @abstractmethod
+    def initial_states(self, step: Any) -> list[Any]:
+        """Zeros for each state, for step inputs like `step` `(B, ...)`."""
+
+    @abstractmethod
+    def project(self, params, x):
+        """The input part of a step, for `x` with any leading axes."""
+
+    @abstractmethod
+    def recur(self, params, projected, states, recurrent_mask):
+        """`(output, new_states)` from the projected inputs of one step."""
+
+
+@dataclass(frozen=True)
+class Cell(SplitStep, Layer):
+    """What the dense built-in cells share: weights `kernel` `(D, G)`,
+    `recurrent_kernel` `(U, G)` and `bias`; subclasses set `gates` and
+    write `_bias`, `_input_bias` and `recur`.
     """
 
     units: int
@@ -74,7 +131,7 @@ class Cell(Layer):
     def __post_init__(self):
         super().__post_init__()
         check_positive_int(self, units=self.units)
-        _check_rates(
+        check_rates(
             self, dropout=self.dropout, recurrent_dropout=self.recurrent_dropout
         )
 
@@ -103,53 +160,44 @@ class Cell(Layer):
             params["bias"] = self._bias(k_bias)
         return {"params": params, "state": {}}
 
-    def apply(self, variables, inputs, states, *, training=False, rng=None):
-        """One step: `((output, new_states), state)` for `inputs` `(B, D)`
-        and `states` (an array or a list, answered in the same form)."""
-        p = variables["params"]
-        check_shape(self, "inputs", inputs, (None, p["kernel"].shape[0]))
-        listed, as_list = as_state_list(states)
-        in_mask, rec_mask = self.dropout_masks(
-            rng, training, inputs.shape[0], inputs.shape[-1], inputs.dtype
-        )
-        if in_mask is not None:
-            inputs = inputs * in_mask
-        output, new = self.recur(p, self.project(p, inputs), listed, rec_mask)
-        return (output, new if as_list else new[0]), variables["state"]
+    def check_step(self, params, inputs):
+        check_shape(self, "inputs", inputs, (None, params["kernel"].shape[0]))
 
-    def initial_states(self, batch: int, dtype: Any) -> list[Any]:
-        """Zeros for each state, `(batch, size)`."""
+    def initial_states(self, step: Any) -> list[Any]:
         sizes = self.state_size if isinstance(self.state_size, list) else [self.units]
-        return [ops.zeros((batch, size), dtype) for size in sizes]
-
-    def dropout_masks(self, rng, training, batch, features, dtype):
-        """`(input mask (B, D), recurrent mask (B, U))`, each None when its
-        rate is 0 or not training: drawn once, used at every step."""
-        if not training or (self.dropout == 0.0 and self.recurrent_dropout == 0.0):
-            return None, None
-        k_in, k_rec = random.split(layer_key(self, rng, self.seed))
-        masks = []
-        for key, rate, width in (
-            (k_in, self.dropout, features),
-            (k_rec, self.recurrent_dropout, self.units),
-        ):
-            ones = ops.ones((batch, width), dtype)
-            masks.append(random.dropout(ones, rate, seed=key) if rate else None)
-        return tuple(masks)
+        return [ops.zeros((step.shape[0], size), step.dtype) for size in sizes]
 
     def project(self, params, x):
         """`x @ kernel` plus the part of the bias that goes with it."""
         return ops.matmul(x, params["kernel"]) + self._input_bias(params)
-
-    @abstractmethod
-    def recur(self, params, projected, states, recurrent_mask):
-        """`(output, new_states)` from the projected inputs of one step."""
 
     def _bias(self, key):
         return initializers.get(self.bias_initializer)(key, (self.gates * self.units,))
 
     def _input_bias(self, params):
         return params["bias"] if self.use_bias else 0.0
+
+
+def lstm_bias(cell: Any, key: Any, units: int) -> Any:
+    """An LSTM's initial bias `(4 * units,)`: the forget gate's block is
+    ones with `unit_forget_bias`."""
+    init = initializers.get(cell.bias_initializer)
+    if not cell.unit_forget_bias:
+        return init(key, (4 * units,))
+    k_input, k_rest = random.split(key)
+    return ops.concatenate(
+        [init(k_input, (units,)), ops.ones((units,)), init(k_rest, (2 * units,))]
+    )
+
+
+def lstm_update(cell: Any, z: Any, c: Any, axis: int) -> tuple[Any, list[Any]]:
+    """`(h, [h, c])` from the gates' sums `z` (i, f, c, o along `axis`)."""
+    z_i, z_f, z_c, z_o = ops.split(z, 4, axis=axis)
+    act = activations.get(cell.activation)
+    sig = activations.get(cell.recurrent_activation)
+    c = sig(z_f) * c + sig(z_i) * act(z_c)
+    h = sig(z_o) * act(c)
+    return h, [h, c]
 
 
 def _dropped(h, recurrent_mask):
@@ -224,25 +272,14 @@ class LSTMCell(Cell):
         return [self.units, self.units]
 
     def _bias(self, key):
-        init, units = initializers.get(self.bias_initializer), self.units
-        if not self.unit_forget_bias:
-            return init(key, (4 * units,))
-        k_input, k_rest = random.split(key)
-        return ops.concatenate(
-            [init(k_input, (units,)), ops.ones((units,)), init(k_rest, (2 * units,))]
-        )
+        return lstm_bias(self, key, self.units)
 
     def recur(self, params, projected, states, recurrent_mask):
         h, c = states
         z = projected + ops.matmul(
             _dropped(h, recurrent_mask), params["recurrent_kernel"]
         )
-        z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
-        act = activations.get(self.activation)
-        sig = activations.get(self.recurrent_activation)
-        c = sig(z_f) * c + sig(z_i) * act(z_c)
-        h = sig(z_o) * act(c)
-        return h, [h, c]
+        return lstm_update(self, z, c, axis=-1)
 
 
 @register()

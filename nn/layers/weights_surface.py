@@ -34,6 +34,7 @@ _RANK = {
     "kernel": 0, "depthwise_kernel": 0, "embeddings": 0, "gamma": 0,
     "pointwise_kernel": 1, "recurrent_kernel": 1, "beta": 1,
     "bias": 2, "moving_mean": 3, "moving_variance": 4,
+    "forward_layer": 0, "backward_layer": 1,
 }  # fmt: skip
 
 

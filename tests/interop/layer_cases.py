@@ -206,6 +206,17 @@ CASES = [
         (x(2, 5, 4),),
     ),
     L(
+        "bidirectional_lstm",
+        layers.Bidirectional(layers.LSTM(3, return_sequences=True), merge_mode="sum"),
+        (x(2, 5, 4),),
+    ),
+    L("time_distributed", layers.TimeDistributed(layers.Dense(3)), (x(2, 5, 4),)),
+    L(
+        "conv_lstm2d",
+        layers.ConvLSTM2D(2, 3, padding="same", return_state=True),
+        (x(2, 3, 5, 5, 2),),
+    ),
+    L(
         "masked_lstm_model",
         nn.Sequential(
             [

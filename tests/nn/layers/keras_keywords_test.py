@@ -24,6 +24,7 @@ GAPS = {
     "Dense": _LOW_RANK,
     # `weights`: initial values; load them with set_weights instead
     "Embedding": {"weights"} | _LOW_RANK,
+    "Bidirectional": {"weights"},
     # GPTQ quantization is not in this project's catalogue yet
     "EinsumDense": _LOW_RANK | {"gptq_unpacked_column_size"},
     # JaxLayer's TensorFlow export option: this project lowers through interop

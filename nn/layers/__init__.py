@@ -64,6 +64,8 @@ from nn.layers.depthwise import SeparableConv1D as SeparableConv1D
 from nn.layers.depthwise import SeparableConv2D as SeparableConv2D
 from nn.layers.depthwise import SeparableConvolution1D as SeparableConvolution1D
 from nn.layers.depthwise import SeparableConvolution2D as SeparableConvolution2D
+from nn.layers.dot_attention import AdditiveAttention as AdditiveAttention
+from nn.layers.dot_attention import Attention as Attention
 from nn.layers.einsum_dense import EinsumDense as EinsumDense
 from nn.layers.global_pooling import GlobalAveragePooling1D as GlobalAveragePooling1D
 from nn.layers.global_pooling import GlobalAveragePooling2D as GlobalAveragePooling2D
@@ -77,6 +79,12 @@ from nn.layers.global_pooling import GlobalMaxPool3D as GlobalMaxPool3D
 from nn.layers.global_pooling import GlobalMaxPooling1D as GlobalMaxPooling1D
 from nn.layers.global_pooling import GlobalMaxPooling2D as GlobalMaxPooling2D
 from nn.layers.global_pooling import GlobalMaxPooling3D as GlobalMaxPooling3D
+from nn.layers.group_query_attention import (
+    GroupedQueryAttention as GroupedQueryAttention,
+)
+from nn.layers.group_query_attention import (
+    GroupQueryAttention as GroupQueryAttention,
+)
 from nn.layers.jax_layers import EquinoxLayer as EquinoxLayer
 from nn.layers.jax_layers import FlaxLayer as FlaxLayer
 from nn.layers.jax_layers import JaxLayer as JaxLayer

@@ -10,13 +10,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import jax
 import numpy as np
 
-from nn import initializers
+from nn.layers import attention_math
 from nn.layers.base import Layer, check_positive_int, set_fields
+from nn.layers.core import layer_key
 from nn.registry import register
-from stateless import ops, random
+from stateless import ops
 from stateless.errors import ShapeError, check_shape, owner_name
 
 
@@ -73,12 +73,17 @@ class MultiHeadAttention(Layer):
     dropout: float = 0.0
     use_bias: bool = True
     output_shape: int | tuple[int, ...] | None = None
+    attention_axes: int | tuple[int, ...] | None = None
     kernel_initializer: Any = "glorot_uniform"
     bias_initializer: Any = "zeros"
     kernel_regularizer: Any = None
     bias_regularizer: Any = None
     kernel_constraint: Any = None
     bias_constraint: Any = None
+    flash_attention: bool | None = None
+    seed: int | None = None
+
+    supports_masking = True  # the output carries the query's mask
 
     def __post_init__(self):
         super().__post_init__()
@@ -91,10 +96,20 @@ class MultiHeadAttention(Layer):
                 "MultiHeadAttention: dropout must be in [0, 1), "
                 f"received {self.dropout!r}."
             )
-        output_shape = self.output_shape
+        if self.flash_attention and self.dropout > 0.0:
+            raise ValueError(
+                "MultiHeadAttention: flash_attention=True cannot drop out "
+                f"(dropout={self.dropout}); set dropout=0.0 or leave "
+                "flash_attention None."
+            )
+        output_shape, axes = self.output_shape, self.attention_axes
         if isinstance(output_shape, list | tuple):
             output_shape = tuple(output_shape)
-        set_fields(self, value_dim=value_dim, output_shape=output_shape)
+        if axes is not None:
+            axes = (axes,) if isinstance(axes, int) else tuple(axes)
+        set_fields(
+            self, value_dim=value_dim, output_shape=output_shape, attention_axes=axes
+        )
 
     def init(self, key, query, value, key_input=None):
         """Creates the four projections for inputs like `query`, `value`, `key`.
@@ -119,17 +134,7 @@ class MultiHeadAttention(Layer):
             "value": ((value.shape[-1], heads, value_dim), (heads, value_dim)),
             "attention_output": ((heads, value_dim, *out), out),
         }
-        kernel_init = initializers.get(self.kernel_initializer)
-        bias_init = initializers.get(self.bias_initializer)
-        params = {}
-        for k, (name, (kernel_shape, bias_shape)) in zip(
-            random.split(key, len(shapes)), shapes.items()
-        ):
-            k_kernel, k_bias = random.split(k)
-            params[name] = {"kernel": kernel_init(k_kernel, kernel_shape)}
-            if self.use_bias:
-                params[name]["bias"] = bias_init(k_bias, bias_shape)
-        return {"params": params, "state": {}}
+        return {"params": attention_math.projections(self, key, shapes), "state": {}}
 
     def apply(
         self,
@@ -138,6 +143,9 @@ class MultiHeadAttention(Layer):
         value,
         key=None,
         *,
+        query_mask=None,
+        value_mask=None,
+        key_mask=None,
         attention_mask=None,
         use_causal_mask=False,
         return_attention_scores=False,
@@ -148,12 +156,14 @@ class MultiHeadAttention(Layer):
 
         Args:
           variables: from `init`.
-          query: `(B, Q, dim)`.
-          value: `(B, V, dim)`.
-          key: `(B, V, dim)`; defaults to `value`.
+          query: `(B, Q, dim)`, or `(B, *axes, dim)`.
+          value: `(B, V, dim)`, or `(B, *axes, dim)`.
+          key: like `value`; defaults to `value`.
+          query_mask, value_mask, key_mask: `(B, Q)` / `(B, V)`, True where
+            a step counts (a model hands in its inputs' masks here).
           attention_mask: boolean, broadcastable to `(B, Q, V)`; True attends.
           use_causal_mask: whether query step `i` attends only to value steps
-            `<= i` (combined with `attention_mask`).
+            `<= i` (combined with the other masks).
           return_attention_scores: whether to return the probabilities too.
           training: whether to apply dropout (then `rng` is required).
           rng: the key for dropout.
@@ -162,7 +172,9 @@ class MultiHeadAttention(Layer):
           `(outputs, state)`: outputs are `(B, Q, *output_shape)`, or with
           `return_attention_scores` a pair of that and the attention
           probabilities `(B, H, Q, V)` (before dropout; rows with nothing to
-          attend to are all zeros).
+          attend to are all zeros). With `attention_axes`, the axes not
+          attended over are batch axes: probabilities `(B, *others, H,
+          *query axes, *value axes)`.
 
         Raises:
           ShapeError: an input or the mask does not match the parameters.
@@ -170,73 +182,128 @@ class MultiHeadAttention(Layer):
         """
         p = variables["params"]
         key = value if key is None else key
-        batch = self._check_inputs(p, query, value, key)
-        q_BxQxHxK = self._project(p["query"], query) / math.sqrt(self.key_dim)
-        k_BxVxHxK = self._project(p["key"], key)
-        v_BxVxHxE = self._project(p["value"], value)
-        scores_BxHxQxV = ops.einsum("...qhk,...vhk->...hqv", q_BxQxHxK, k_BxVxHxK)
-        mask = self._mask(attention_mask, use_causal_mask, batch, query, value)
-        if mask is None:
-            probs = ops.softmax(scores_BxHxQxV)
-        else:
-            mask = ops.expand_dims(mask, -3)  # the same mask for every head
-            lowest = jax.numpy.finfo(scores_BxHxQxV.dtype).min
-            probs = ops.softmax(ops.where(mask, scores_BxHxQxV, lowest))
-            probs = ops.where(mask, probs, 0.0)
-        dropped = self._dropout(probs, training, rng)
-        o_BxQxHxE = ops.einsum("...hqv,...vhe->...qhe", dropped, v_BxVxHxE)
+        self._check_inputs(p, query, value, key)
+        if return_attention_scores and self.flash_attention:
+            raise ValueError(
+                f"MultiHeadAttention {self.default_name!r}: flash_attention=True "
+                "cannot return attention scores; leave flash_attention None."
+            )
+        axes = self._axes(len(query.shape))
+        causal = None
+        if use_causal_mask:
+            causal = (query.shape[axes[-1]], value.shape[axes[-1]])
+        if attention_mask is not None:
+            self._check_mask(attention_mask, query, value, axes)
+        mask = attention_math.attention_mask(
+            query_mask, value_mask, key_mask, attention_mask, causal
+        )
+        dropout_key = None
+        if training and self.dropout > 0.0:
+            dropout_key = layer_key(self, rng, self.seed)
+        out, probs = self._attention(
+            self._project(p["query"], query),
+            self._project(p["key"], key),
+            self._project(p["value"], value),
+            mask,
+            axes,
+            fused=len(query.shape) == 3
+            and self.dropout == 0.0
+            and not return_attention_scores,
+            dropout_key=dropout_key,
+        )
         w = p["attention_output"]
         heads_x_value = w["kernel"].shape[:2]
         kernel = ops.reshape(w["kernel"], (*heads_x_value, -1))
-        y = ops.einsum("...qhe,heo->...qo", o_BxQxHxE, kernel)
+        y = ops.einsum("...he,heo->...o", out, kernel)
         y = ops.reshape(y, (*y.shape[:-1], *w["kernel"].shape[2:]))
         if self.use_bias:
             y = y + w["bias"]
         return ((y, probs) if return_attention_scores else y), variables["state"]
 
+    def _axes(self, rank: int) -> tuple[int, ...]:
+        """The attended axes of rank-`rank` inputs, positive (Keras's default:
+        every axis between the batch and the features)."""
+        if self.attention_axes is None:
+            return tuple(range(1, rank - 1))
+        axes = tuple(a % rank for a in self.attention_axes)
+        if any(a in (0, rank - 1) for a in axes):
+            raise ValueError(
+                f"MultiHeadAttention {self.default_name!r}: attention_axes "
+                f"{self.attention_axes} must leave out the batch and feature axes "
+                f"of rank-{rank} inputs."
+            )
+        return axes
+
+    def _attention(self, q, k, v, mask, axes, *, fused, dropout_key):
+        """`attend` over `axes` of the projected `(B, *dims, H, K)` inputs:
+        the other axes are batch axes, the attended ones flattened into one."""
+        rank = len(q.shape) - 1  # the inputs' rank
+        others = [a for a in range(1, rank - 1) if a not in axes]
+        order = [0, *others, *axes, rank - 1, rank]
+        q, k, v = (ops.transpose(t, order) for t in (q, k, v))
+        lead = q.shape[: 1 + len(others)]
+        q_steps, v_steps = q.shape[len(lead) : -2], k.shape[len(lead) : -2]
+
+        def flat(t, steps):
+            return ops.reshape(t, (-1, math.prod(steps), *t.shape[-2:]))
+
+        if mask is not None:
+            full = (*lead, *q_steps, *v_steps)
+            mask = ops.broadcast_to(mask, full) if len(axes) > 1 or others else mask
+            if len(axes) > 1 or others:
+                mask = ops.reshape(mask, (-1, math.prod(q_steps), math.prod(v_steps)))
+        implementation = "xla" if self.flash_attention is False else None
+        out, probs = attention_math.attend(
+            flat(q, q_steps),
+            flat(k, v_steps),
+            flat(v, v_steps),
+            attention_math.heads_mask(mask),
+            scale=1.0 / math.sqrt(self.key_dim),
+            fused=fused,
+            implementation=implementation,
+            dropout=self.dropout,
+            dropout_key=dropout_key,
+        )
+        out = ops.reshape(out, (*lead, *q_steps, *out.shape[-2:]))
+        out = ops.transpose(out, list(np.argsort(order)))
+        if probs is not None:
+            heads = probs.shape[1]
+            probs = ops.reshape(probs, (*lead, heads, *q_steps, *v_steps))
+        return out, probs
+
     def _project(self, p, x):
-        y = ops.einsum("...td,dhk->...thk", x, p["kernel"])
+        y = ops.einsum("...d,dhk->...hk", x, p["kernel"])
         return y + p["bias"] if self.use_bias else y
 
-    def _check_inputs(self, p, query, value, key) -> tuple[int, ...]:
-        """Checks the inputs against the kernels; returns the batch axes."""
-        check_shape(self, "query", query, (..., None, p["query"]["kernel"].shape[0]))
-        batch = tuple(query.shape[:-2])
-        check_shape(self, "value", value, (*batch, None, p["value"]["kernel"].shape[0]))
+    def _check_inputs(self, p, query, value, key) -> None:
+        """Checks the inputs against the kernels and each other."""
+        rank = len(query.shape)
+        dims = (None,) * (rank - 2)
+        check_shape(self, "query", query, (None, *dims, p["query"]["kernel"].shape[0]))
+        check_shape(
+            self, "value", value, (query.shape[0], *dims, p["value"]["kernel"].shape[0])
+        )
         check_shape(
             self,
             "key",
             key,
-            (*batch, value.shape[-2], p["key"]["kernel"].shape[0]),
+            (*value.shape[:-1], p["key"]["kernel"].shape[0]),
             hint="key and value need the same batch and time axes.",
         )
-        return batch
 
-    def _mask(self, attention_mask, use_causal_mask, batch, query, value):
-        """The boolean mask `(B, Q, V)` (broadcastable), or None to attend to all."""
-        full = (*batch, query.shape[-2], value.shape[-2])
-        mask = attention_mask
-        if mask is not None:
-            if not _broadcasts_to(tuple(mask.shape), full):
-                raise ShapeError(
-                    f"{owner_name(self)}, argument 'attention_mask': expected a "
-                    f"shape broadcastable to (B, Q, V) = {full}, received "
-                    f"{tuple(mask.shape)}. Hint: True marks the value steps each "
-                    "query step may attend to."
-                )
-            mask = ops.cast(mask, "bool")
-        if use_causal_mask:
-            causal = ops.tril(ops.ones(full[-2:], "bool"))
-            mask = causal if mask is None else ops.logical_and(mask, causal)
-        return mask
-
-    def _dropout(self, probs, training, rng):
-        if not training or self.dropout == 0.0:
-            return probs
-        if rng is None:
-            raise ValueError(
-                f"MultiHeadAttention {self.default_name!r} has dropout="
-                f"{self.dropout} and needs rng= when training=True. Hint: "
-                "layer.apply(variables, q, v, training=True, rng=sl.random.key(0))."
+    def _check_mask(self, mask, query, value, axes) -> None:
+        middle = range(1, len(query.shape) - 1)
+        others = [query.shape[a] for a in middle if a not in axes]
+        full = (
+            query.shape[0],
+            *others,
+            *(query.shape[a] for a in axes),
+            *(value.shape[a] for a in axes),
+        )
+        if not _broadcasts_to(tuple(mask.shape), full):
+            raise ShapeError(
+                f"{owner_name(self)}, argument 'attention_mask': expected a "
+                f"shape broadcastable to (B, Q, V) = {full}, received "
+                f"{tuple(mask.shape)}. Hint: True marks the value steps each "
+                "query step may attend to."
             )
-        return random.dropout(probs, self.dropout, seed=rng)

@@ -179,6 +179,18 @@ CASES = [
         training=True,
     ),
     L("attention", layers.MultiHeadAttention(2, 4), (x(2, 3, 6), x(2, 4, 6))),
+    L("dot_attention", layers.Attention(use_scale=True), ([x(2, 3, 4), x(2, 5, 4)],)),
+    L("additive_attention", layers.AdditiveAttention(), ([x(2, 3, 4), x(2, 5, 4)],)),
+    L(
+        "group_query_attention",
+        layers.GroupQueryAttention(2, 4, 2),
+        (x(2, 3, 6), x(2, 5, 6)),
+    ),
+    L(
+        "attention_axes",
+        layers.MultiHeadAttention(2, 2, attention_axes=(2,)),
+        (x(2, 2, 3, 4), x(2, 2, 5, 4)),
+    ),
     L(
         "lstm",
         layers.LSTM(3, return_sequences=True, return_state=True),

@@ -16,8 +16,7 @@ from nn.layers.base import BASE_KEYWORDS
 # Quantization and LoRA fine-tuning are not in this project's catalogue yet.
 _LOW_RANK = {"lora_rank", "lora_alpha", "quantization_config"}
 
-# Keywords Keras takes that a layer here does not, yet: attention axes
-# arrive with issue 30.
+# Keywords Keras takes that a layer here does not, yet.
 GAPS = {
     # batch renormalization: Keras's own extension, not planned
     "BatchNormalization": {"renorm", "renorm_clipping", "renorm_momentum"},
@@ -34,9 +33,10 @@ GAPS = {
     "FlaxLayer": {"variables"},
     # InputLayer is built by Input, which takes sparse and batch_shape
     "InputLayer": {"sparse", "ragged", "batch_shape", "input_tensor", "optional"},
-    "MultiHeadAttention": {
-        "attention_axes", "sliding_window", "flash_attention", "use_gate", "seed",
-    },
+    # Keras's newest attention options (a gate on the heads' outputs, local
+    # windows of attention) are not here yet
+    "MultiHeadAttention": {"sliding_window", "use_gate"},
+    "GroupQueryAttention": {"sliding_window", "use_gate"},
 }  # fmt: skip
 
 

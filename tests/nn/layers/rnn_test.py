@@ -183,3 +183,24 @@ def test_a_masked_recurrent_model_learns_padded_sequences_and_reloads(tmp_path):
     save_model(model, tmp_path / "masked.keras")
     again = load_model(tmp_path / "masked.keras")
     np.testing.assert_array_equal(again.predict(ids[1000:]), model.predict(ids[1000:]))
+
+
+def test_a_model_of_every_recurrent_and_attention_layer_reloads_exactly(tmp_path):
+    tokens = layers.Input((6,), dtype="int32")
+    h = layers.Embedding(10, 4, mask_zero=True)(tokens)
+    h = layers.SimpleRNN(4, return_sequences=True, go_backwards=True)(h)
+    h = layers.RNN(DecayCell(4), return_sequences=True)(h)
+    h = layers.Bidirectional(layers.GRU(2, return_sequences=True), merge_mode="sum")(h)
+    h = layers.TimeDistributed(layers.Dense(4))(h)
+    h = layers.Attention(use_scale=True)([h, h])
+    h = layers.GroupQueryAttention(2, 2, 1)(h, h)
+    h = layers.MultiHeadAttention(2, 2)(h, h)
+    frames = layers.Reshape((6, 2, 2))(h)
+    h = layers.ConvLSTM1D(2, 2, padding="same")(frames)
+    model = nn.Model(tokens, layers.Dense(3)(layers.Flatten()(h)))
+    ids = np.array([[3, 1, 4, 1, 5, 0], [2, 7, 0, 0, 0, 0]], np.int32)
+    expected = model.predict(ids)
+    save_model(model, tmp_path / "sequence.keras")
+    np.testing.assert_array_equal(
+        load_model(tmp_path / "sequence.keras").predict(ids), expected
+    )

@@ -51,6 +51,9 @@ def keras_outputs(tmp_path_factory):
     return keras_reference.keras_numbers(__file__, path)
 
 
+# Slow: 320 Keras convolutions; the default selection holds the transposed
+# convolution layers to Keras in tests/nn/layers/keras_windows_parity_test.py.
+@pytest.mark.slow
 def test_values_and_shapes_match_keras_on_a_grid(keras_outputs):
     for name, x, kernel, args in _cases():
         got = np.asarray(ops.conv_transpose(x, kernel, *args))

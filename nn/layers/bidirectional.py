@@ -7,7 +7,8 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from nn.layers.base import BASE_KEYWORDS, Layer
+from nn.layers.base import Layer
+from nn.layers.rnn import reset_kept_states
 from nn.registry import register
 from stateless import ops, random
 
@@ -18,7 +19,12 @@ _SHARED = ("stateful", "return_sequences", "return_state")
 def _copy(layer: Layer, **changes: Any) -> Layer:
     """A new layer of `layer`'s fields and base keywords, with `changes`."""
     copy = dataclasses.replace(layer, **changes)
-    for attribute in ("_trainable", "_dtype_policy", *BASE_KEYWORDS[2:]):
+    for attribute in (
+        "_trainable",
+        "_dtype_policy",
+        "activity_regularizer",
+        "autocast",
+    ):
         if attribute in vars(layer):
             object.__setattr__(copy, attribute, vars(layer)[attribute])
     return copy
@@ -111,6 +117,7 @@ class Bidirectional(Layer):
 
     @property
     def forward_layer(self) -> Any:
+        """Keras's attribute: the copy of `layer` that runs forwards."""
         return self._directions["forward_layer"]
 
     @property
@@ -124,6 +131,12 @@ class Bidirectional(Layer):
     @property
     def stateful(self) -> bool:
         return self.layer.stateful
+
+    def reset_states(self) -> None:
+        """Zeroes both directions' kept states (a `stateful` layer)."""
+        reset_kept_states(self)
+
+    reset_state = reset_states  # Keras's other name for it
 
     def init(self, key, x, initial_state=None):
         variables = {"params": {}, "state": {}}

@@ -14,6 +14,7 @@ the next batch from them; `reset_states()` sets them back to zeros.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,22 @@ def _step_spec(x: Any) -> jax.ShapeDtypeStruct:
     return jax.ShapeDtypeStruct((x.shape[0], *x.shape[2:]), x.dtype)
 
 
+def reset_kept_states(layer: Any) -> None:
+    """Zeroes the states that stateful recurrent layers keep within `layer`'s
+    variables (`.../states/state_<i>`), where those variables live."""
+    found = weights_surface.home(layer, build=False)
+    if found is None:
+        return
+    holder, prefix = found
+    flat = flatten_paths(holder.variables["state"])
+    for path, value in flat.items():
+        if path.startswith(prefix) and "states/state_" in path[len(prefix) :]:
+            flat[path] = ops.zeros_like(value)
+    object.__setattr__(
+        holder, "variables", {**holder.variables, "state": unflatten_paths(flat)}
+    )
+
+
 def _kept(states: Any) -> dict[str, Any]:
     """A stateful layer's states as kept in its state collection:
     `{"state_0": ..., ...}`, the leaves in order."""
@@ -71,11 +88,8 @@ def _state_sizes(cell: Any) -> list[Any]:
 
 @dataclass(frozen=True, kw_only=True)
 class Recurrence(Layer):
-    """The loop over time that `RNN`, SimpleRNN, LSTM and GRU share.
-
-    A subclass answers `step_cell()` (the cell) and `cell_variables(v)`
-    (the cell's variables within the layer's).
-    """
+    """The loop over time that `RNN`, SimpleRNN, LSTM, GRU and the ConvLSTMs
+    share: a subclass says which cell runs and where its variables are."""
 
     return_sequences: bool = False
     return_state: bool = False
@@ -86,16 +100,20 @@ class Recurrence(Layer):
 
     supports_masking = True
 
+    @abstractmethod
     def step_cell(self) -> Any:
-        raise NotImplementedError
+        """The cell run at each step."""
 
+    @abstractmethod
     def cell_variables(self, variables: Any) -> Any:
-        raise NotImplementedError
+        """The cell's variables within the layer's."""
 
+    @abstractmethod
     def wrap_cell_variables(self, cell_variables: Any) -> Any:
-        raise NotImplementedError
+        """The layer's variables holding the cell's."""
 
     def init(self, key, x, initial_state=None):
+        del initial_state  # taken as apply takes it; the cell fixes the shapes
         check_shape(self, "x", x, (None, None, *x.shape[2:]))
         cell, step = self.step_cell(), _step_spec(x)
         states = jax.eval_shape(lambda s: zero_states(cell, s), step)
@@ -251,17 +269,7 @@ class Recurrence(Layer):
     def reset_states(self) -> None:
         """Sets a stateful layer's kept states back to zeros, where its
         variables live (the layer's own, or its model's)."""
-        found = weights_surface.home(self, build=False)
-        if found is None or not self.stateful:
-            return
-        holder, prefix = found
-        flat = flatten_paths(holder.variables["state"])
-        for path, value in flat.items():
-            if path.startswith(f"{prefix}states/"):
-                flat[path] = ops.zeros_like(value)
-        object.__setattr__(
-            holder, "variables", {**holder.variables, "state": unflatten_paths(flat)}
-        )
+        reset_kept_states(self)
 
     reset_state = reset_states  # Keras's other name for it
 

@@ -133,6 +133,16 @@ def test_stateful_layer_in_a_model_and_reset_states():
         lstm.apply(v, _x(3, 4, 2))
 
 
+def test_a_stateful_bidirectional_layer_resets_both_directions():
+    both = layers.Bidirectional(layers.GRU(3, stateful=True))
+    model = nn.Sequential([layers.Input((4, 2), batch_size=2), both, layers.Dense(1)])
+    x = _x(2, 4, 2)
+    first = np.asarray(model(x))
+    assert not np.allclose(model(x), first, atol=1e-5)
+    both.reset_states()
+    np.testing.assert_allclose(model(x), first, rtol=1e-6)
+
+
 def test_keras_input_shape_keyword_starts_a_sequential():
     model = nn.Sequential([layers.LSTM(4, input_shape=(5, 3)), layers.Dense(1)])
     assert model.input_shape == (None, 5, 3)

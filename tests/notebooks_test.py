@@ -58,7 +58,22 @@ def test_notebook_is_saved_without_outputs(path):
             assert cell.outputs == [] and cell.execution_count is None, cell.source[:80]
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+# The four heaviest (17-21 s of a worker each) run with -m slow, to keep the
+# default suite under its time budget; what they teach is tested by unit tests.
+_SLOW = {"03", "04", "05", "07"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(
+            path,
+            id=path.stem,
+            marks=[pytest.mark.slow] if path.name[:2] in _SLOW else [],
+        )
+        for path in NOTEBOOKS
+    ],
+)
 def test_notebook_runs_top_to_bottom(path, kernel_dirs):
     nb = nbformat.read(path, as_version=4)
     nb.cells.insert(0, nbformat.v4.new_code_cell(_PROBE))

@@ -91,17 +91,7 @@ class MultiHeadAttention(Layer):
         check_positive_int(
             self, num_heads=self.num_heads, key_dim=self.key_dim, value_dim=value_dim
         )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(
-                "MultiHeadAttention: dropout must be in [0, 1), "
-                f"received {self.dropout!r}."
-            )
-        if self.flash_attention and self.dropout > 0.0:
-            raise ValueError(
-                "MultiHeadAttention: flash_attention=True cannot drop out "
-                f"(dropout={self.dropout}); set dropout=0.0 or leave "
-                "flash_attention None."
-            )
+        attention_math.check_dropout(self)
         output_shape, axes = self.output_shape, self.attention_axes
         if isinstance(output_shape, list | tuple):
             output_shape = tuple(output_shape)
@@ -183,11 +173,7 @@ class MultiHeadAttention(Layer):
         p = variables["params"]
         key = value if key is None else key
         self._check_inputs(p, query, value, key)
-        if return_attention_scores and self.flash_attention:
-            raise ValueError(
-                f"MultiHeadAttention {self.default_name!r}: flash_attention=True "
-                "cannot return attention scores; leave flash_attention None."
-            )
+        attention_math.check_scores(self, return_attention_scores)
         axes = self._axes(len(query.shape))
         causal = None
         if use_causal_mask:

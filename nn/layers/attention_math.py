@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from nn import initializers
+from nn.layers.core import check_rates
 from stateless import ops, random
 
 
@@ -32,6 +33,26 @@ def projections(layer: Any, key: Any, shapes: dict[str, tuple]) -> dict[str, Any
         if layer.use_bias:
             params[name]["bias"] = bias_init(k_bias, bias)
     return params
+
+
+def check_dropout(layer: Any) -> None:
+    """Refuses a drop rate outside `[0, 1)`, or any with `flash_attention=True`."""
+    check_rates(layer, dropout=layer.dropout)
+    if layer.flash_attention and layer.dropout > 0.0:
+        raise ValueError(
+            f"{type(layer).__name__}: flash_attention=True cannot drop out "
+            f"(dropout={layer.dropout}); set dropout=0.0 or leave "
+            "flash_attention None."
+        )
+
+
+def check_scores(layer: Any, return_attention_scores: bool) -> None:
+    """Refuses to return attention scores with `flash_attention=True`."""
+    if return_attention_scores and layer.flash_attention:
+        raise ValueError(
+            f"{type(layer).__name__} {layer.default_name!r}: flash_attention=True "
+            "cannot return attention scores; leave flash_attention None."
+        )
 
 
 def large_negative(dtype: Any) -> float:

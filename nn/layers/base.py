@@ -355,11 +355,12 @@ class Layer(KerasSurface, metaclass=LayerMeta):
         arrays = {k: v for k, v in kwargs.items() if _holds_arrays(v)}
         static = {k: v for k, v in kwargs.items() if k not in arrays}
 
-        masks = {k: v for k, v in arrays.items() if k.endswith("mask")}
-        keras_style = hasattr(type(self), "call")  # its init traces call: masks too
+        # a Keras-style layer's init traces its call: the masks go there too
+        masks = [k for k in arrays if k.endswith("mask")]
+        masks = masks if hasattr(type(self), "call") else []
 
         def run(key, xs, kw):
-            given = {k: kw[k] for k in masks} if keras_style else {}
+            given = {k: kw[k] for k in masks}
             variables = self.init(key, *xs, **given)
             return self.apply(variables, *xs, rng=key, **static, **kw)[0]
 

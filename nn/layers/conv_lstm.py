@@ -18,8 +18,9 @@ import jax
 from nn import initializers
 from nn.layers.base import check_positive_int
 from nn.layers.convolution import Windowed
+from nn.layers.core import check_rates
 from nn.layers.recurrent import OverOwnCell
-from nn.layers.rnn_cells import SplitStep, check_rates, lstm_bias, lstm_update
+from nn.layers.rnn_cells import SplitStep, lstm_bias, lstm_update
 from nn.registry import register
 from stateless import ops, random
 

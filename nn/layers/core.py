@@ -168,6 +168,16 @@ class Activation(Layer):
         return activations.get(self.activation)(x), variables["state"]
 
 
+def check_rates(layer: Layer, **rates: float) -> None:
+    """Raises a `ValueError` naming the layer and argument unless each drop
+    rate is in `[0, 1)`."""
+    for name, rate in rates.items():
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(
+                f"{type(layer).__name__}: {name} must be in [0, 1), received {rate!r}."
+            )
+
+
 def layer_key(layer: Layer, rng: Any, seed: int | None) -> Any:
     """The key a random layer draws from in training: the `rng` given to
     `apply`, with the layer's `seed` (if any) folded in."""
@@ -207,10 +217,7 @@ class Dropout(Layer):
 
     def __post_init__(self):
         super().__post_init__()
-        if not 0.0 <= self.rate < 1.0:
-            raise ValueError(
-                f"Dropout: rate must be in [0, 1), received {self.rate!r}."
-            )
+        check_rates(self, rate=self.rate)
         if self.noise_shape is not None:
             set_fields(self, noise_shape=tuple(self.noise_shape))
 

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 from nn import initializers
 from nn.layers.attention_math import causal_mask
 from nn.layers.base import Layer
-from nn.layers.core import layer_key
+from nn.layers.core import check_rates, layer_key
 from nn.registry import register
 from stateless import ops, random
 from stateless.errors import ShapeError, check_shape
@@ -34,11 +34,7 @@ class _ListAttention(Layer):
 
     def __post_init__(self):
         super().__post_init__()
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(
-                f"{type(self).__name__}: dropout must be in [0, 1), received "
-                f"{self.dropout!r}."
-            )
+        check_rates(self, dropout=self.dropout)
 
     def _split(self, inputs):
         if not isinstance(inputs, list | tuple) or len(inputs) not in (2, 3):

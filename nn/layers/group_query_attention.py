@@ -82,16 +82,7 @@ class GroupQueryAttention(Layer):
                 f"must be a multiple of num_key_value_heads "
                 f"({self.num_key_value_heads})."
             )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(
-                f"GroupQueryAttention: dropout must be in [0, 1), received "
-                f"{self.dropout!r}."
-            )
-        if self.flash_attention and self.dropout > 0.0:
-            raise ValueError(
-                "GroupQueryAttention: flash_attention=True cannot drop out; set "
-                "dropout=0.0 or leave flash_attention None."
-            )
+        attention_math.check_dropout(self)
 
     def init(self, key, query, value, key_input=None):
         key_input = value if key_input is None else key_input
@@ -132,11 +123,7 @@ class GroupQueryAttention(Layer):
             self, "value", value, (query.shape[0], None, p["value"]["kernel"].shape[0])
         )
         check_shape(self, "key", key, (*value.shape[:2], p["key"]["kernel"].shape[0]))
-        if return_attention_scores and self.flash_attention:
-            raise ValueError(
-                f"GroupQueryAttention {self.default_name!r}: flash_attention=True "
-                "cannot return attention scores; leave flash_attention None."
-            )
+        attention_math.check_scores(self, return_attention_scores)
         causal = (query.shape[1], value.shape[1]) if use_causal_mask else None
         mask = attention_math.attention_mask(
             query_mask, value_mask, key_mask, attention_mask, causal

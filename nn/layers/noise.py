@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from nn.layers.base import Layer, set_fields
-from nn.layers.core import layer_key
+from nn.layers.core import check_rates, layer_key
 from nn.registry import register
 from nn.regularizers import L1L2
 from stateless import added_losses, ops, random
@@ -23,13 +23,6 @@ from stateless.window_args import layer_data_format
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
-
-
-def _check_rate(layer: Layer, rate: float) -> None:
-    if not 0.0 <= rate < 1.0:
-        raise ValueError(
-            f"{type(layer).__name__}: rate must be in [0, 1), received {rate!r}."
-        )
 
 
 @dataclass(frozen=True)
@@ -45,7 +38,7 @@ class _SpatialDropout(Layer):
 
     def __post_init__(self):
         super().__post_init__()
-        _check_rate(self, self.rate)
+        check_rates(self, rate=self.rate)
         set_fields(self, data_format=layer_data_format(self, self.data_format))
 
     def apply(self, variables, x, *, training=False, rng=None):
@@ -155,7 +148,7 @@ class GaussianDropout(Layer):
 
     def __post_init__(self):
         super().__post_init__()
-        _check_rate(self, self.rate)
+        check_rates(self, rate=self.rate)
 
     def apply(self, variables, x, *, training=False, rng=None):
         if not training or self.rate == 0.0:
@@ -193,7 +186,7 @@ class AlphaDropout(Layer):
 
     def __post_init__(self):
         super().__post_init__()
-        _check_rate(self, self.rate)
+        check_rates(self, rate=self.rate)
         if self.noise_shape is not None:
             set_fields(self, noise_shape=tuple(self.noise_shape))
 

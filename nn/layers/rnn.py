@@ -241,11 +241,8 @@ class Recurrence(Layer):
                 )
             leaves = [kept[f"state_{i}"] for i in range(len(kept))]
             return jax.tree.unflatten(jax.tree.structure(zeros), leaves)
-        given = initial_state
-        if not isinstance(given, list | tuple):
-            given = [given]
         leaves, treedef = jax.tree.flatten(zeros)
-        given = jax.tree.leaves(list(given))
+        given = jax.tree.leaves(initial_state)
         if len(given) != len(leaves):
             raise ValueError(
                 f"{type(self).__name__} {self.default_name!r}, argument "

@@ -22,18 +22,10 @@ from typing import Any, ClassVar
 
 from nn import activations, initializers
 from nn.layers.base import Layer, check_positive_int
-from nn.layers.core import layer_key
+from nn.layers.core import check_rates, layer_key
 from nn.registry import register
 from stateless import ops, random
 from stateless.errors import check_shape
-
-
-def check_rates(layer: Layer, **rates: float) -> None:
-    for name, rate in rates.items():
-        if not 0.0 <= rate < 1.0:
-            raise ValueError(
-                f"{type(layer).__name__}: {name} must be in [0, 1), received {rate!r}."
-            )
 
 
 def as_state_list(states: Any) -> tuple[list[Any], bool]:

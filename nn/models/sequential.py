@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import jax
@@ -20,10 +21,14 @@ from stateless.added_losses import shapes_of
 from stateless.errors import ShapeError
 
 
-def _through(layer: Layer, variables: Variables, x: Any, mask: Any) -> tuple[Any, Any]:
-    """`(output, its mask)` of one layer of the stack (traced for shapes)."""
-    out, _, masks = masking.call_with_masks(layer, variables, (x,), {}, ((mask,), {}))
-    return out, masks[0] if masks else None
+def _through(
+    layer: Layer, variables: Variables, x: Any, mask: Any, **kwargs: Any
+) -> tuple[Any, Any, Any]:
+    """`(output, new state, the output's mask)` of one layer of the stack."""
+    out, state, masks = masking.call_with_masks(
+        layer, variables, (x,), kwargs, ((mask,), {})
+    )
+    return out, state, masks[0] if masks else None
 
 
 @registry.register()
@@ -171,9 +176,7 @@ class Sequential(Model):
         for i, (name, layer) in enumerate(self.layers_by_name().items()):
             extra = masking.init_keywords(layer, (x,), ((mask,), {}))
             v = layer.init(random.fold_in(key, i), x, **extra)
-            x, mask = shapes_of(
-                lambda v, x, m, layer=layer: _through(layer, v, x, m), v, x, mask
-            )
+            x, _, mask = shapes_of(partial(_through, layer), v, x, mask)
             for part in ("params", "state"):
                 if v[part]:
                     variables[part][name] = v[part]
@@ -187,10 +190,7 @@ class Sequential(Model):
         for i, (name, layer) in enumerate(self.layers_by_name().items()):
             v = {"params": params.get(name, {}), "state": state.get(name, {})}
             key = None if rng is None else random.fold_in(rng, i)
-            x, new, masks = masking.call_with_masks(
-                layer, v, (x,), {"training": training, "rng": key}, ((mask,), {})
-            )
-            mask = masks[0] if masks else None
+            x, new, mask = _through(layer, v, x, mask, training=training, rng=key)
             if new:
                 state[name] = new
         return x, state
@@ -203,9 +203,7 @@ class Sequential(Model):
                 "params": variables["params"].get(name, {}),
                 "state": variables["state"].get(name, {}),
             }
-            x, mask = shapes_of(
-                lambda v, x, m, layer=layer: _through(layer, v, x, m), v, x, mask
-            )
+            x, _, mask = shapes_of(partial(_through, layer), v, x, mask)
             calls.append((name, layer, x))
         return calls
 

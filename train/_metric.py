@@ -16,7 +16,8 @@ from stateless import ops
 from stateless.errors import ShapeError, owner_name
 from train import _keras_metric
 from train.hyperparameters import check_config
-from train.losses import squeeze_or_expand_to_same_rank
+from train.loss_reduction import divide_no_nan as divide_no_nan
+from train.loss_reduction import squeeze_or_expand_to_same_rank
 from train.stateless_metric import KerasStateless
 
 State = dict[str, jax.Array]
@@ -139,11 +140,6 @@ class Metric(KerasStateless, ABC):
 def zeros(*names: str, shape: tuple[int, ...] = ()) -> State:
     """A state of float32 zeros under each name."""
     return {n: ops.zeros(shape, "float32") for n in names}
-
-
-def divide_no_nan(x: Any, y: Any) -> Any:
-    """`x / y`, and 0 where `y` is 0."""
-    return ops.where(y == 0, 0.0, x / ops.where(y == 0, 1.0, y))
 
 
 def same_shape(owner: Any, y_true: Any, y_pred: Any) -> tuple[Any, Any]:

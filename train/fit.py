@@ -189,16 +189,17 @@ class Trainer(InferenceMixin):
 
     def _build_step(self, kind: StepKind, axis_name: str | None) -> Any:
         program, dtype = self.program, self.compute_dtype
+        masked = getattr(program, "apply_with_masks", None)  # see train.output_masks
+        apply, keywords = masked or program.apply, {
+            "penalty_fn": program.penalty, "compute_dtype": dtype,
+            "axis_name": axis_name, "returns_masks": masked is not None,
+        }  # fmt: skip
         if kind is StepKind.TRAIN:
             return steps_lib.make_train_step(
-                program.apply, self.loss, self.tx, self.metrics,
-                penalty_fn=program.penalty, compute_dtype=dtype, axis_name=axis_name,
-            )  # fmt: skip
+                apply, self.loss, self.tx, self.metrics, **keywords
+            )
         if kind is StepKind.EVAL:
-            return steps_lib.make_eval_step(
-                program.apply, self.loss, self.metrics,
-                penalty_fn=program.penalty, compute_dtype=dtype, axis_name=axis_name,
-            )  # fmt: skip
+            return steps_lib.make_eval_step(apply, self.loss, self.metrics, **keywords)
         return steps_lib.make_predict_step(program.apply, dtype)
 
     def _pure_step(self, kind: StepKind, axis_name: str | None) -> Callable[..., Any]:

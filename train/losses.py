@@ -26,42 +26,17 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
-import jax
-
 from stateless import ops
 from stateless.errors import ShapeError, owner_name
 from train.hyperparameters import check_config
 from train.label_checks import check_class_ids, class_id_flag
+from train.loss_reduction import REDUCTIONS as REDUCTIONS
+from train.loss_reduction import reduce_weighted_values as reduce_weighted_values
+from train.loss_reduction import (
+    squeeze_or_expand_to_same_rank as squeeze_or_expand_to_same_rank,
+)
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): probabilities are clipped to it.
-REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none")
-
-
-def squeeze_or_expand_to_same_rank(
-    x1: Any, x2: Any, expand_rank_1: bool = True
-) -> tuple[Any, Any]:
-    """Keras's rank alignment: drops or adds one trailing axis of size 1.
-
-    When the ranks differ by one and the longer array ends in an axis of size
-    1, that axis is squeezed, except that a rank-1 array is expanded instead
-    (when `expand_rank_1`). Any other pair is returned unchanged.
-
-    Example:
-      >>> a, b = squeeze_or_expand_to_same_rank(jnp.zeros(4), jnp.zeros((4, 1)))
-      >>> a.shape, b.shape
-      ((4, 1), (4, 1))
-    """
-    if x1.ndim == x2.ndim + 1 and x1.shape[-1] == 1:
-        if x2.ndim == 1 and expand_rank_1:
-            x2 = ops.expand_dims(x2, -1)
-        else:
-            x1 = ops.squeeze(x1, -1)
-    elif x2.ndim == x1.ndim + 1 and x2.shape[-1] == 1:
-        if x1.ndim == 1 and expand_rank_1:
-            x1 = ops.expand_dims(x1, -1)
-        else:
-            x2 = ops.squeeze(x2, -1)
-    return x1, x2
 
 
 def _shape_error(owner: Any, what: str, y_true: Any, y_pred: Any, hint: str) -> None:
@@ -79,70 +54,6 @@ def _same_shape(owner: Any, y_true: Any, y_pred: Any) -> tuple:
         hint = "pass targets shaped like the predictions (a trailing 1 may differ)."
         _shape_error(owner, what, y_true, y_pred, hint)
     return a, b
-
-
-def _divide_no_nan(x: Any, y: Any) -> Any:
-    safe = ops.where(y == 0, 1.0, y)
-    return ops.where(y == 0, 0.0, x / safe)
-
-
-def _align_weights(owner: Any, values: Any, sample_weight: Any) -> tuple[Any, Any]:
-    """Weights shaped to multiply `values`: Keras's alignment, then trailing axes."""
-    weights = ops.cast(sample_weight, "float32")
-    given = tuple(weights.shape)
-    values, weights = squeeze_or_expand_to_same_rank(values, weights)
-    while 1 <= weights.ndim < values.ndim:  # per-example weights, per-entry values
-        weights = ops.expand_dims(weights, -1)
-    try:
-        fits = jax.numpy.broadcast_shapes(weights.shape, values.shape) == values.shape
-    except ValueError:
-        fits = False
-    if not fits:
-        raise ShapeError(
-            f"{owner_name(owner)}: sample_weight of shape {given} does not broadcast "
-            f"to the per-example values of shape {values.shape}. Hint: pass one "
-            f"weight per example, shape {values.shape[:1]}, or one per value."
-        )
-    return values, weights
-
-
-def reduce_weighted_values(
-    owner: Any,
-    values: Any,
-    sample_weight: Any = None,
-    mask: Any = None,
-    reduction: str = "sum_over_batch_size",
-) -> jax.Array:
-    """Weights per-example `values` and reduces them as Keras 3 does.
-
-    A boolean `mask` (e.g. from `ignore_class`) zeroes entries; under
-    `"sum_over_batch_size"` and `"mean"` the sum is then divided by the number
-    of unmasked entries.
-
-    Example:
-      >>> v = jnp.array([1.0, 2.0, 3.0, 4.0])
-      >>> reduce_weighted_values("loss", v, jnp.ones(4), reduction="none").shape
-      (4,)
-    """
-    weights = None
-    if sample_weight is not None:
-        values, weights = _align_weights(owner, values, sample_weight)
-    if mask is not None:
-        mask_f = ops.cast(mask, "float32")
-        if reduction in ("sum_over_batch_size", "mean"):
-            valid = ops.sum(mask_f)
-            mask_f = mask_f * _divide_no_nan(float(mask_f.size), valid)
-        weights = mask_f if weights is None else weights * mask_f
-    if weights is not None:
-        values = values * weights
-    if reduction == "none" or values.ndim == 0:
-        return values
-    total = ops.sum(values)
-    if reduction == "sum":
-        return total
-    if reduction == "mean_with_sample_weight" and weights is not None:
-        return _divide_no_nan(total, ops.sum(ops.broadcast_to(weights, values.shape)))
-    return _divide_no_nan(total, float(values.size))
 
 
 @dataclass(frozen=True)
@@ -165,6 +76,7 @@ class Loss(ABC):
     reduction: str = field(default="sum_over_batch_size", kw_only=True)
     name: str | None = field(default=None, kw_only=True)
     default_name: ClassVar[str] = "loss"
+    reads_masks: ClassVar[bool] = True  # __call__ takes the output's mask
 
     def __post_init__(self):
         if self.reduction not in REDUCTIONS:
@@ -175,10 +87,19 @@ class Loss(ABC):
         if self.name is None:
             object.__setattr__(self, "name", self.default_name)
 
-    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+    def __call__(
+        self, y_true: Any, y_pred: Any, sample_weight: Any = None, mask: Any = None
+    ) -> Any:
+        """The reduced loss. `mask`: the entries of `y_pred` that count, as the
+        model's output mask gives them (Keras reads it from `y_pred`); it
+        combines with the loss's own mask and with `sample_weight`."""
         y_pred = ops.cast(y_pred, "float32")
         out = self.call(ops.convert_to_tensor(y_true), y_pred)
-        values, mask = out if isinstance(out, tuple) else (out, None)
+        values, own = out if isinstance(out, tuple) else (out, None)
+        if mask is not None and own is not None:
+            mask = ops.logical_and(mask, own)
+        elif own is not None:
+            mask = own
         return reduce_weighted_values(self, values, sample_weight, mask, self.reduction)
 
     @abstractmethod

@@ -45,7 +45,7 @@ from train.confusion_metrics import (
 from train.confusion_metrics import (
     Recall as Recall,
 )
-from train.losses import squeeze_or_expand_to_same_rank
+from train.loss_reduction import fold_mask, squeeze_or_expand_to_same_rank
 
 
 def _samplewise(owner: Any, values: Any, sample_weight: Any) -> tuple[Any, Any]:
@@ -108,12 +108,21 @@ class Mean(Metric):
 
 @dataclass(frozen=True)
 class _MeanOf(Mean):
-    """The weighted mean of per-example values of `(y_true, y_pred)`."""
+    """The weighted mean of per-example values of `(y_true, y_pred)`; entries
+    that `y_pred`'s mask drops count for nothing (Keras's MeanMetricWrapper)."""
+
+    reads_masks: ClassVar[bool] = True
 
     def update(
-        self, state: State, y_true: Any, y_pred: Any, sample_weight: Any = None
+        self,
+        state: State,
+        y_true: Any,
+        y_pred: Any,
+        sample_weight: Any = None,
+        mask: Any = None,
     ) -> State:
-        return _accumulate(self, state, self._values(y_true, y_pred), sample_weight)
+        weights = fold_mask(sample_weight, mask, "sum")
+        return _accumulate(self, state, self._values(y_true, y_pred), weights)
 
     @abstractmethod
     def _values(self, y_true: Any, y_pred: Any) -> Any:

@@ -44,6 +44,7 @@ import jax.numpy as jnp
 from train import losses as losses_lib
 from train import metrics as metrics_lib
 from train.label_checks import first_flag
+from train.output_masks import loss_with_masks, update_with_masks
 from train.steps import LOSS, examples_in
 
 
@@ -100,11 +101,16 @@ class OutputsLoss:
             [f(out.pick(y), out.pick(p)) for out, f in flags]
         )
 
-    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+    reads_masks = True  # each output's loss gets that output's mask
+
+    def __call__(
+        self, y_true: Any, y_pred: Any, sample_weight: Any = None, mask: Any = None
+    ) -> Any:
         return sum(
-            weight * loss(out.pick(y_true), out.pick(y_pred), out.pick(sample_weight))
+            weight * loss_with_masks(loss, *(out.pick(t) for t in (
+                y_true, y_pred, sample_weight, mask)))
             for out, loss, weight in self.parts
-        )
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -127,8 +133,14 @@ class ScaledLoss:
     def flag_labels(self) -> Callable[[Any, Any], Any] | None:
         return getattr(self.loss, "flag_labels", None)
 
-    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
-        return self.weight * self.loss(y_true, y_pred, sample_weight)
+    reads_masks = True
+
+    def __call__(
+        self, y_true: Any, y_pred: Any, sample_weight: Any = None, mask: Any = None
+    ) -> Any:
+        return self.weight * loss_with_masks(
+            self.loss, y_true, y_pred, sample_weight, mask
+        )
 
 
 @dataclass(frozen=True)
@@ -143,9 +155,13 @@ class OutputLossMean:
     def init(self) -> dict[str, jax.Array]:
         return LOSS.init()
 
-    def update(self, state, y_true, y_pred, sample_weight=None):
+    reads_masks = True
+
+    def update(self, state, y_true, y_pred, sample_weight=None, mask=None):
         pick = self.output.pick
-        value = self.loss(pick(y_true), pick(y_pred), pick(sample_weight))
+        value = loss_with_masks(
+            self.loss, pick(y_true), pick(y_pred), pick(sample_weight), pick(mask)
+        )
         return LOSS.update(state, value, examples_in(pick(y_pred)))
 
     def result(self, state):
@@ -168,10 +184,14 @@ class OutputMetric:
     def init(self) -> Any:
         return self.metric.init()
 
-    def update(self, state, y_true, y_pred, sample_weight=None):
+    reads_masks = True
+
+    def update(self, state, y_true, y_pred, sample_weight=None, mask=None):
         pick = self.output.pick if self.output is not None else (lambda tree: tree)
         weight = pick(sample_weight) if self.weighted else None
-        return self.metric.update(state, pick(y_true), pick(y_pred), weight)
+        return update_with_masks(
+            self.metric, state, pick(y_true), pick(y_pred), weight, pick(mask)
+        )
 
     def result(self, state):
         return self.metric.result(state)

@@ -36,6 +36,9 @@ class Program:
       init_metrics: `() -> {key: state}`, the first states of metrics the
         steps keep in `TrainState.metrics` beside the loss and the compiled
         metrics (reset with them each epoch), or None.
+      apply_with_masks: `apply` that returns `(y_pred, state, masks)`, the
+        masks its outputs carry, for the built-in steps' loss and metrics
+        (see `train.output_masks`); None for a model without masks.
     """
 
     apply: Fn
@@ -45,6 +48,7 @@ class Program:
     test_step: Fn | None = None
     predict_step: Fn | None = None
     init_metrics: Fn | None = None
+    apply_with_masks: Fn | None = None
 
 
 _PROGRAM_FIELDS = {"init_fn": "init", "penalty_fn": "penalty",

@@ -36,6 +36,7 @@ from stateless import random
 from stateless.added_losses import collect_losses
 from stateless.replica_axis import over_replicas
 from train.label_checks import flag_log, update_flag
+from train.output_masks import loss_with_masks, update_with_masks
 from train.precision import LossScaleState, cast_floats
 from train.stateless_metric import KerasStateless
 
@@ -122,14 +123,15 @@ def examples_in(y_pred: Any) -> jax.Array:
     return jnp.asarray(jax.tree.leaves(y_pred)[0].shape[0], jnp.float32)
 
 
-def update_metrics(states, metrics, loss, y, y_pred, w):
+def update_metrics(states, metrics, loss, y, y_pred, w, masks=None):
     """New metric states after one batch; the running loss is updated only
-    when `loss` is given (weighted by the batch size, as Keras weighs it)."""
+    when `loss` is given (weighted by the batch size, as Keras weighs it).
+    `masks`: the outputs' masks, for the metrics that read them."""
     new = dict(states)
     if loss is not None:
         new["loss"] = LOSS.update(states["loss"], loss, examples_in(y_pred))
     for name, metric in metrics.items():
-        new[name] = metric.update(states[name], y, y_pred, w)
+        new[name] = update_with_masks(metric, states[name], y, y_pred, w, masks)
     return new
 
 
@@ -140,23 +142,25 @@ def results(metrics: Mapping[str, Any], states: Mapping[str, Any]) -> dict[str, 
     return logs
 
 
-def total_loss(loss_fn: Any, y: Any, y_pred: Any, w: Any, added: list[Any]) -> Any:
-    """The compiled loss (if any) plus the losses the model added with
-    `add_loss` during the forward pass."""
+def total_loss(
+    loss_fn: Any, y: Any, y_pred: Any, w: Any, added: list[Any], masks: Any = None
+) -> Any:
+    """The compiled loss (if any), honouring the outputs' `masks`, plus the
+    losses the model added with `add_loss` during the forward pass."""
     if loss_fn is None and not added:
         raise ValueError(
             "no loss to minimize: compile() was given no loss and the model added "
             "none with add_loss. Hint: model.compile(loss=...)."
         )
-    loss = 0.0 if loss_fn is None else loss_fn(y, y_pred, w)
+    loss = 0.0 if loss_fn is None else loss_with_masks(loss_fn, y, y_pred, w, masks)
     return loss + sum(added) if added else loss
 
 
-def _across_replicas(loss, y, y_pred, w, axis_name):
+def _across_replicas(loss, y, y_pred, w, masks, axis_name):
     """The global view of a per-replica batch: the mean loss, and targets,
-    predictions and weights gathered along the batch axis (for metrics)."""
+    predictions, weights and masks gathered along the batch axis (for metrics)."""
     gather = jax.tree.map(
-        lambda v: jax.lax.all_gather(v, axis_name, tiled=True), (y, y_pred, w)
+        lambda v: jax.lax.all_gather(v, axis_name, tiled=True), (y, y_pred, w, masks)
     )
     return (jax.lax.pmean(loss, axis_name), *gather)
 
@@ -179,6 +183,7 @@ def make_train_step(
     penalty_fn: Callable[[Any], Any] | None = None,
     compute_dtype: Any = None,
     axis_name: str | None = None,
+    returns_masks: bool = False,
 ) -> Callable[[TrainState, Any], tuple[TrainState, dict[str, Any]]]:
     """Builds `train_step(ts, batch) -> (ts, logs)`: forward, loss, gradients, update.
 
@@ -195,6 +200,9 @@ def make_train_step(
         replicas, metrics see the whole batch, each replica folds its index
         into its key, and layers that ask (`BatchNormalization(
         synchronized=True)`) reduce across it (`stateless.replica_axis`).
+      returns_masks: `apply_fn` returns `(y_pred, state, masks)`, the masks
+        its outputs carry (None for an output without), which the loss and
+        the metrics honour (see `train.output_masks`).
 
     Returns:
       An unjitted function; `logs` holds the running `loss` and metric results.
@@ -214,20 +222,23 @@ def make_train_step(
                 run_params, run_x = cast_floats((params, x), compute_dtype)
             variables = {"params": run_params, "state": ts.state}
             with collect_losses() as added, over_replicas(axis_name):
-                y_pred, new_state = apply_fn(variables, run_x, training=True, rng=rng)
-            loss = total_loss(loss_fn, y, y_pred, w, added)
+                out = apply_fn(variables, run_x, training=True, rng=rng)
+            y_pred, new_state, masks = out if returns_masks else (*out, None)
+            loss = total_loss(loss_fn, y, y_pred, w, added, masks)
             if penalty_fn is not None:
                 loss = loss + penalty_fn(params)
             objective = loss * ts.opt_state.scale if scaled else loss
-            return objective, (loss, y_pred, new_state)
+            return objective, (loss, y_pred, new_state, masks)
 
         grad_fn = jax.value_and_grad(objective, has_aux=True)
-        (_, (loss, y_pred, new_state)), grads = grad_fn(ts.params)
+        (_, (loss, y_pred, new_state, masks)), grads = grad_fn(ts.params)
         if axis_name is not None:
             grads, new_state = _pmean_floats((grads, new_state), axis_name)
-            loss, y, y_pred, w = _across_replicas(loss, y, y_pred, w, axis_name)
+            loss, y, y_pred, w, masks = _across_replicas(
+                loss, y, y_pred, w, masks, axis_name
+            )
         updates, opt_state = tx.update(grads, ts.opt_state, ts.params)
-        states = update_metrics(ts.metrics, metrics, loss, y, y_pred, w)
+        states = update_metrics(ts.metrics, metrics, loss, y, y_pred, w, masks)
         states = update_flag(states, loss_fn, y, y_pred)
         ts = TrainState(
             ts.step + 1, optax.apply_updates(ts.params, updates), new_state,
@@ -246,23 +257,27 @@ def make_eval_step(
     penalty_fn: Callable[[Any], Any] | None = None,
     compute_dtype: Any = None,
     axis_name: str | None = None,
+    returns_masks: bool = False,
 ) -> Callable[[TrainState, Any], tuple[TrainState, dict[str, Any]]]:
     """Builds `eval_step(ts, batch) -> (ts, logs)`: inference, loss and metrics only.
 
-    `axis_name`: as for `make_train_step`, for a step run per replica.
+    `axis_name`, `returns_masks`: as for `make_train_step`.
     """
-    predict_step = make_predict_step(apply_fn, compute_dtype)
 
     def eval_step(ts: TrainState, batch: Any) -> tuple[TrainState, dict[str, Any]]:
         x, y, w = unpack_batch(batch)
+        variables = {"params": ts.params, "state": ts.state}
         with collect_losses() as added:
-            y_pred = predict_step({"params": ts.params, "state": ts.state}, x)
-        loss = total_loss(loss_fn, y, y_pred, w, added)
+            out = apply_fn(*_in_dtype(variables, x, compute_dtype), training=False)
+        y_pred, _, masks = out if returns_masks else (*out, None)
+        loss = total_loss(loss_fn, y, y_pred, w, added, masks)
         if penalty_fn is not None:
             loss = loss + penalty_fn(ts.params)
         if axis_name is not None:
-            loss, y, y_pred, w = _across_replicas(loss, y, y_pred, w, axis_name)
-        states = update_metrics(ts.metrics, metrics, loss, y, y_pred, w)
+            loss, y, y_pred, w, masks = _across_replicas(
+                loss, y, y_pred, w, masks, axis_name
+            )
+        states = update_metrics(ts.metrics, metrics, loss, y, y_pred, w, masks)
         states = update_flag(states, loss_fn, y, y_pred)
         return ts._replace(metrics=states), {
             **results(metrics, states), **flag_log(states),
@@ -277,15 +292,17 @@ def make_predict_step(
     """Builds `predict_step(variables, x) -> y_pred`, in inference mode."""
 
     def predict_step(variables: Any, x: Any) -> Any:
-        if compute_dtype is not None:
-            variables = {
-                **variables,
-                "params": cast_floats(variables["params"], compute_dtype),
-            }
-            x = cast_floats(x, compute_dtype)
-        return apply_fn(variables, x, training=False)[0]
+        return apply_fn(*_in_dtype(variables, x, compute_dtype), training=False)[0]
 
     return predict_step
+
+
+def _in_dtype(variables: Any, x: Any, compute_dtype: Any) -> tuple[Any, Any]:
+    """The parameters and inputs cast to `compute_dtype` (when given)."""
+    if compute_dtype is None:
+        return variables, x
+    params = cast_floats(variables["params"], compute_dtype)
+    return {**variables, "params": params}, cast_floats(x, compute_dtype)
 
 
 def make_multi_step(

@@ -196,6 +196,11 @@ class Functional(Model):
         return variables
 
     def apply(self, variables, *inputs, training=False, rng=None):
+        return self.apply_with_masks(variables, *inputs, training=training, rng=rng)[:2]
+
+    def apply_with_masks(self, variables, *inputs, training=False, rng=None):
+        """`apply`, and the masks the outputs carry (laid out as the outputs,
+        None for one without): the loss and metrics of `fit` honour them."""
         check_variables(self, variables, inputs)
         values = self._feed(inputs)  # id(symbolic tensor) -> its value
         masks: dict[int, Any] = {}  # id(symbolic tensor) -> its mask, if any
@@ -229,7 +234,8 @@ class Functional(Model):
                 values[id(tensor)] = value
                 if mask is not None:
                     masks[id(tensor)] = mask
-        return jax.tree.map(lambda t: values[id(t)], self._outputs), state
+        outputs = jax.tree.map(lambda t: values[id(t)], self._outputs)
+        return outputs, state, jax.tree.map(lambda t: masks.get(id(t)), self._outputs)
 
     def connections(self) -> dict[str, list[str]]:
         """What each layer was called on, as Keras's summary shows it:

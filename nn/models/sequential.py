@@ -183,6 +183,11 @@ class Sequential(Model):
         return variables
 
     def apply(self, variables, x, *, training=False, rng=None):
+        return self.apply_with_masks(variables, x, training=training, rng=rng)[:2]
+
+    def apply_with_masks(self, variables, x, *, training=False, rng=None):
+        """`apply`, and the mask the output carries (None without one): the
+        loss and metrics of `fit` and `evaluate` honour it."""
         self._check_declared(x)
         check_variables(self, variables, (x,))
         params, state = variables["params"], dict(variables["state"])
@@ -193,7 +198,7 @@ class Sequential(Model):
             x, new, mask = _through(layer, v, x, mask, training=training, rng=key)
             if new:
                 state[name] = new
-        return x, state
+        return x, state, mask
 
     def layer_outputs(self, *input_specs):
         x, mask, calls = input_specs[0], None, []

@@ -36,6 +36,17 @@ def _overridden(model: Any, name: str) -> Any:
     return getattr(model, name)
 
 
+def _masked_apply(model: Any) -> Any:
+    """The model's `apply_with_masks` (Sequential and functional models),
+    unless its class overrides `apply` below it; else None."""
+    owner = next(
+        (c for c in type(model).__mro__ if "apply_with_masks" in vars(c)), None
+    )
+    if owner is None or type(model).apply is not owner.apply:
+        return None
+    return model.apply_with_masks
+
+
 class TrainingMixin:
     """`compile / fit / evaluate / predict`, the one-batch calls, and the
     overridable pure steps."""
@@ -71,6 +82,7 @@ class TrainingMixin:
             apply=self.apply,
             init=self.init,
             penalty=self.penalty,
+            apply_with_masks=_masked_apply(self),
             **keras_state.program_steps(self, steps),
         )
 

@@ -52,9 +52,18 @@ class MultiHeadAttention(Layer):
         axes); defaults to the query's last axis.
       kernel_initializer, bias_initializer: names or `Initializer`s.
       kernel_regularizer, bias_regularizer: names or `L1L2`, or None; they
-        penalize all four projections.
+        penalize every projection.
       kernel_constraint, bias_constraint: names or `Constraint`s; they
-        constrain all four projections after each update in fit.
+        constrain every projection after each update in fit.
+      sliding_window: None, or a positive int: each query step attends only
+        to value steps less than this far away (a symmetric band; with
+        `use_causal_mask`, the causal window of Mistral and its kin).
+      use_gate: whether the heads' outputs are multiplied by a sigmoid gate
+        projected from the query (a fifth projection, `gate`, of the value
+        projection's shape) before the output projection.
+      flash_attention: None (JAX picks the fused kernel), True, or False
+        (XLA's); True refuses dropout and returning scores.
+      seed: folded into the key dropout draws from.
 
     Example:
       >>> layer = MultiHeadAttention(num_heads=2, key_dim=4)
@@ -74,13 +83,15 @@ class MultiHeadAttention(Layer):
     use_bias: bool = True
     output_shape: int | tuple[int, ...] | None = None
     attention_axes: int | tuple[int, ...] | None = None
+    sliding_window: int | None = None
+    flash_attention: bool | None = None
     kernel_initializer: Any = "glorot_uniform"
     bias_initializer: Any = "zeros"
     kernel_regularizer: Any = None
     bias_regularizer: Any = None
     kernel_constraint: Any = None
     bias_constraint: Any = None
-    flash_attention: bool | None = None
+    use_gate: bool = False
     seed: int | None = None
 
     supports_masking = True  # the output carries the query's mask
@@ -92,6 +103,7 @@ class MultiHeadAttention(Layer):
             self, num_heads=self.num_heads, key_dim=self.key_dim, value_dim=value_dim
         )
         attention_math.check_dropout(self)
+        attention_math.check_window(self)
         output_shape, axes = self.output_shape, self.attention_axes
         if isinstance(output_shape, list | tuple):
             output_shape = tuple(output_shape)
@@ -102,7 +114,7 @@ class MultiHeadAttention(Layer):
         )
 
     def init(self, key, query, value, key_input=None):
-        """Creates the four projections for inputs like `query`, `value`, `key`.
+        """Creates the projections for inputs like `query`, `value`, `key`.
 
         Args:
           key: the PRNG key.
@@ -124,6 +136,8 @@ class MultiHeadAttention(Layer):
             "value": ((value.shape[-1], heads, value_dim), (heads, value_dim)),
             "attention_output": ((heads, value_dim, *out), out),
         }
+        if self.use_gate:
+            shapes["gate"] = ((query.shape[-1], heads, value_dim), (heads, value_dim))
         return {"params": attention_math.projections(self, key, shapes), "state": {}}
 
     def apply(
@@ -175,13 +189,13 @@ class MultiHeadAttention(Layer):
         self._check_inputs(p, query, value, key)
         attention_math.check_scores(self, return_attention_scores)
         axes = self._axes(len(query.shape))
-        causal = None
-        if use_causal_mask:
-            causal = (query.shape[axes[-1]], value.shape[axes[-1]])
+        steps = (query.shape[axes[-1]], value.shape[axes[-1]])
+        causal = steps if use_causal_mask else None
+        window = None if self.sliding_window is None else (*steps, self.sliding_window)
         if attention_mask is not None:
             self._check_mask(attention_mask, query, value, axes)
         mask = attention_math.attention_mask(
-            query_mask, value_mask, key_mask, attention_mask, causal
+            query_mask, value_mask, key_mask, attention_mask, causal, window
         )
         dropout_key = None
         if training and self.dropout > 0.0:
@@ -197,6 +211,7 @@ class MultiHeadAttention(Layer):
             and not return_attention_scores,
             dropout_key=dropout_key,
         )
+        out = attention_math.gated(self, p, query, out)
         w = p["attention_output"]
         heads_x_value = w["kernel"].shape[:2]
         kernel = ops.reshape(w["kernel"], (*heads_x_value, -1))

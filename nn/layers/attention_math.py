@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from nn import initializers
+from nn.layers.base import check_positive_int
 from nn.layers.core import check_rates
 from stateless import ops, random
 
@@ -80,17 +81,37 @@ def causal_mask(query_steps: int, value_steps: int) -> Any:
     return ops.tril(ops.ones((query_steps, value_steps), "bool"))
 
 
+def window_mask(query_steps: int, value_steps: int, size: int) -> Any:
+    """`(Q, V)`: query step i sees the value steps less than `size` away
+    (Keras's symmetric `sliding_window` band).
+
+    Example:
+      >>> window_mask(3, 3, 2).astype(int).tolist()
+      [[1, 1, 0], [1, 1, 1], [0, 1, 1]]
+    """
+    distance = ops.arange(query_steps)[:, None] - ops.arange(value_steps)[None, :]
+    return ops.abs(distance) < size
+
+
+def check_window(layer: Any) -> None:
+    """Refuses a `sliding_window` that is neither None nor a positive int."""
+    if layer.sliding_window is not None:
+        check_positive_int(layer, sliding_window=layer.sliding_window)
+
+
 def attention_mask(
     query_mask: Any = None,
     value_mask: Any = None,
     key_mask: Any = None,
     given: Any = None,
     causal: tuple[int, int] | None = None,
+    window: tuple[int, int, int] | None = None,
 ) -> Any:
     """Keras's mask of the scores, `(B, Q, V)` (broadcastable), or None:
     the explicit `given` mask, and query steps that count `(B, Q)`, and
     value (and key) steps that count `(B, V)`, and the causal mask of the
-    `(Q, V)` given as `causal`."""
+    `(Q, V)` given as `causal`, and the band of `(Q, V, sliding_window)`
+    given as `window`."""
     auto = None
     if query_mask is not None:
         auto = ops.expand_dims(ops.cast(query_mask, "bool"), -1)
@@ -98,14 +119,28 @@ def attention_mask(
         if steps is not None:
             steps = ops.expand_dims(ops.cast(steps, "bool"), -2)
             auto = steps if auto is None else ops.logical_and(auto, steps)
-    if causal is not None:
-        tril = causal_mask(*causal)
-        auto = tril if auto is None else ops.logical_and(auto, tril)
+    for band in (
+        None if causal is None else causal_mask(*causal),
+        None if window is None else window_mask(*window),
+    ):
+        if band is not None:
+            auto = band if auto is None else ops.logical_and(auto, band)
     if given is not None:
         given = ops.cast(given, "bool")
     if auto is None:
         return given
     return auto if given is None else ops.logical_and(given, auto)
+
+
+def gated(layer: Any, params: Any, query: Any, out: Any) -> Any:
+    """The heads' outputs `(..., H, E)` times Keras's `use_gate` gate, the
+    sigmoid of the query's `gate` projection; as they are without a gate."""
+    if not layer.use_gate:
+        return out
+    gate = ops.einsum("...d,dhe->...he", query, params["gate"]["kernel"])
+    if layer.use_bias:
+        gate = gate + params["gate"]["bias"]
+    return out * ops.sigmoid(gate)
 
 
 def heads_mask(mask: Any) -> Any:

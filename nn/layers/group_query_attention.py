@@ -34,11 +34,13 @@ class GroupQueryAttention(Layer):
         multiple of the second.
       dropout: the drop rate on attention probabilities while training.
       use_bias: whether the projections add biases.
+      sliding_window, use_gate: as for `MultiHeadAttention` (the gate has
+        the query projection's shape).
       flash_attention: None (JAX picks the fused kernel), True, or False
         (XLA's); True refuses dropout and returning scores.
       kernel_initializer, bias_initializer, kernel_regularizer,
-        bias_regularizer, kernel_constraint, bias_constraint: of all four
-        projections.
+        bias_regularizer, kernel_constraint, bias_constraint: of every
+        projection.
       seed: folded into the key dropout draws from.
 
     Example:
@@ -57,6 +59,7 @@ class GroupQueryAttention(Layer):
     num_key_value_heads: int
     dropout: float = 0.0
     use_bias: bool = True
+    sliding_window: int | None = None
     flash_attention: bool | None = None
     kernel_initializer: Any = "glorot_uniform"
     bias_initializer: Any = "zeros"
@@ -64,6 +67,7 @@ class GroupQueryAttention(Layer):
     bias_regularizer: Any = None
     kernel_constraint: Any = None
     bias_constraint: Any = None
+    use_gate: bool = False
     seed: int | None = None
 
     supports_masking = True  # the output carries the query's mask
@@ -83,6 +87,7 @@ class GroupQueryAttention(Layer):
                 f"({self.num_key_value_heads})."
             )
         attention_math.check_dropout(self)
+        attention_math.check_window(self)
 
     def init(self, key, query, value, key_input=None):
         key_input = value if key_input is None else key_input
@@ -94,6 +99,8 @@ class GroupQueryAttention(Layer):
             "value": ((value.shape[-1], hkv, k), (hkv, k)),
             "output": ((hq, k, dim), (dim,)),
         }
+        if self.use_gate:
+            shapes["gate"] = ((dim, hq, k), (hq, k))
         return {"params": attention_math.projections(self, key, shapes), "state": {}}
 
     def apply(
@@ -124,9 +131,11 @@ class GroupQueryAttention(Layer):
         )
         check_shape(self, "key", key, (*value.shape[:2], p["key"]["kernel"].shape[0]))
         attention_math.check_scores(self, return_attention_scores)
-        causal = (query.shape[1], value.shape[1]) if use_causal_mask else None
+        steps = (query.shape[1], value.shape[1])
+        causal = steps if use_causal_mask else None
+        window = None if self.sliding_window is None else (*steps, self.sliding_window)
         mask = attention_math.attention_mask(
-            query_mask, value_mask, key_mask, attention_mask, causal
+            query_mask, value_mask, key_mask, attention_mask, causal, window
         )
         repeats = self.num_query_heads // self.num_key_value_heads
         k_heads = ops.repeat(self._project(p["key"], key), repeats, axis=2)
@@ -145,6 +154,7 @@ class GroupQueryAttention(Layer):
             dropout=self.dropout,
             dropout_key=dropout_key,
         )
+        out = attention_math.gated(self, p, query, out)
         y = ops.einsum("bqhk,hkd->bqd", out, p["output"]["kernel"])
         if self.use_bias:
             y = y + p["output"]["bias"]

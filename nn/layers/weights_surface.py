@@ -30,7 +30,7 @@ from stateless.variable import Variable
 
 # Keras's order of a built-in layer's weights, by key (nested keys too).
 _RANK = {
-    "query": 0, "key": 1, "value": 2, "attention_output": 3, "output": 3,
+    "query": 0, "key": 1, "gate": 2, "value": 3, "attention_output": 4, "output": 4,
     "kernel": 0, "depthwise_kernel": 0, "embeddings": 0, "gamma": 0,
     "pointwise_kernel": 1, "recurrent_kernel": 1, "beta": 1,
     "bias": 2, "moving_mean": 3, "moving_variance": 4,

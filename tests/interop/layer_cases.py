@@ -187,6 +187,11 @@ CASES = [
         (x(2, 3, 6), x(2, 5, 6)),
     ),
     L(
+        "gated_window_attention",
+        layers.MultiHeadAttention(2, 3, use_gate=True, sliding_window=2),
+        (x(2, 4, 6), x(2, 5, 6)),
+    ),
+    L(
         "attention_axes",
         layers.MultiHeadAttention(2, 2, attention_axes=(2,)),
         (x(2, 2, 3, 4), x(2, 2, 5, 4)),

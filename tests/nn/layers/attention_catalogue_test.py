@@ -32,6 +32,12 @@ CONTRACT = {
     "gqa": (layers.GroupQueryAttention(3, 4, 2), (Q, V), (2, 4, 6)),
     "gqa_dropout": (
         layers.GroupQueryAttention(3, 2, 1, dropout=0.5), (Q, V), (2, 4, 6)),
+    "mha_gate_window": (
+        layers.MultiHeadAttention(2, 3, use_gate=True, sliding_window=2),
+        (Q, V), (2, 4, 6)),
+    "gqa_gate_window_dropout": (
+        layers.GroupQueryAttention(3, 4, 2, dropout=0.5, use_gate=True,
+                                   sliding_window=3), (Q, V), (2, 4, 6)),
     "mha_axes": (
         layers.MultiHeadAttention(2, 3, attention_axes=(2,)),
         (_x(2, 3, 4, 6), _x(2, 3, 5, 6)), (2, 3, 4, 6)),
@@ -81,6 +87,11 @@ def test_invalid_arguments_raise_clear_errors():
         layers.Attention(score_mode="cosine")
     with pytest.raises(ShapeError, match=r"Attention 'attention'.*\[query, value\]"):
         layers.Attention().init(sl.random.key(0), Q)
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="sliding_window must be a positive"):
+            layers.MultiHeadAttention(2, 3, sliding_window=bad)
+        with pytest.raises(ValueError, match="sliding_window must be a positive"):
+            layers.GroupQueryAttention(3, 4, 2, sliding_window=bad)
     with pytest.raises(ValueError, match="multiple of num_key_value_heads"):
         layers.GroupQueryAttention(3, 4, 3)
     with pytest.raises(ValueError, match="flash_attention=True cannot drop out"):

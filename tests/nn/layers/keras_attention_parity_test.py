@@ -21,6 +21,10 @@ _GROUPED = [
     f"{part}/{w}" for part in ("query", "key", "value", "output")
     for w in ("kernel", "bias")
 ]  # fmt: skip
+_GATED = [
+    f"{part}/{w}" for part in ("query", "key", "gate", "value", "attention_output")
+    for w in ("kernel", "bias")
+]  # fmt: skip
 QUERY_MASK = np.array([[1, 1, 1, 0], [1, 0, 1, 1]], bool)
 VALUE_MASK = np.array([[1, 1, 0, 1, 0], [1, 1, 1, 1, 1]], bool)
 
@@ -87,10 +91,26 @@ CASES = {
         lambda L: L.MultiHeadAttention(2, 3),
         lambda q, v, k: ((q[:, :, :3], v[:, :, :3]), {}),
         _PROJECTIONS),
+    "mha_gate_window": (
+        lambda L: L.MultiHeadAttention(2, 3, value_dim=4, use_gate=True,
+                                       sliding_window=2),
+        lambda q, v, k: ((q, v), {"value_mask": VALUE_MASK,
+                                  "return_attention_scores": True}),
+        _GATED),
+    "mha_gate_causal_window_fused": (
+        lambda L: L.MultiHeadAttention(2, 3, use_gate=True, sliding_window=3),
+        lambda q, v, k: ((q, q), {"use_causal_mask": True}),
+        _GATED),
     "gqa_masks": (
         lambda L: L.GroupQueryAttention(3, 4, 2),
         lambda q, v, k: ((q, v), {"query_mask": QUERY_MASK, "value_mask": VALUE_MASK}),
         _GROUPED),
+    "gqa_gate_causal_window": (
+        lambda L: L.GroupQueryAttention(3, 4, 2, use_gate=True, sliding_window=2),
+        lambda q, v, k: ((q, q), {"use_causal_mask": True,
+                                  "return_attention_scores": True}),
+        [f"{part}/{w}" for part in ("query", "key", "gate", "value", "output")
+         for w in ("kernel", "bias")]),
     "gqa_scores_causal": (
         lambda L: L.GroupQueryAttention(3, 4, 1, use_bias=False),
         lambda q, v, k: ((q, v, k), {"use_causal_mask": True,

@@ -33,10 +33,6 @@ GAPS = {
     "FlaxLayer": {"variables"},
     # InputLayer is built by Input, which takes sparse and batch_shape
     "InputLayer": {"sparse", "ragged", "batch_shape", "input_tensor", "optional"},
-    # Keras's newest attention options (a gate on the heads' outputs, local
-    # windows of attention) are not here yet
-    "MultiHeadAttention": {"sliding_window", "use_gate"},
-    "GroupQueryAttention": {"sliding_window", "use_gate"},
 }  # fmt: skip
 
 

@@ -21,6 +21,7 @@ from nn import constraints as constraints
 from nn import initializers as initializers
 from nn import layers as layers
 from nn import regularizers as regularizers
+from nn import utils as utils
 from nn.archive import ArchiveError as ArchiveError
 from nn.archive import load_model as load_model
 from nn.layers import Input as Input

@@ -52,7 +52,8 @@ def _size(tree: Any) -> tuple[int, int]:
     return count, nbytes
 
 
-def _shape(spec: Any) -> str:
+def shape_text(spec: Any) -> str:
+    """Keras's text of output shapes, the batch axis as None: `(None, 3)`."""
     shapes = [str((None, *s.shape[1:])) for s in jax.tree.leaves(spec)]
     return shapes[0] if len(shapes) == 1 else f"[{', '.join(shapes)}]"
 
@@ -84,7 +85,9 @@ def _rows(model: Any, variables: Any, specs: Any, links: dict[str, list[str]],
         seen.add(id(layer))
         mine = {part: variables[part].get(name, {}) for part in ("params", "state")}
         count = _size(mine)[0]
-        rows.append(_Row(name, layer, _shape(out), count, links.get(name, []), level))
+        rows.append(
+            _Row(name, layer, shape_text(out), count, links.get(name, []), level)
+        )
         inner = getattr(layer, "input_specs", None)
         if expand and hasattr(layer, "layer_outputs") and inner is not None:
             rows += _rows(layer, mine, inner, {}, level + 1, expand)

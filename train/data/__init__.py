@@ -17,6 +17,7 @@ from train.data.images import (
     image_dataset_from_directory as image_dataset_from_directory,
 )
 from train.data.prefetch import prefetch as prefetch
+from train.data.py_dataset import PyDataset as PyDataset
 from train.data.timeseries import (
     timeseries_dataset_from_array as timeseries_dataset_from_array,
 )

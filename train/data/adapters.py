@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from train.data import py_dataset
 from train.data.dataset import Dataset
+from train.data.py_dataset import PyDataset
 
 
 def _from_torch(value: Any) -> Any:
@@ -59,14 +61,15 @@ def adapt(
 
     Args:
       data: NumPy (or any `np.asarray`-able) arrays, or dicts or tuples of
-        them; a `Dataset` (returned as is); a generator or other iterator of
+        them; a `Dataset` (returned as is); a `PyDataset` (its batches in
+        order, or shuffled each epoch with `shuffle`); a generator or other iterator of
         batches (consumed once: for a fresh one each epoch, pass
         `Dataset.from_generator(fn)`); a `tf.data.Dataset` of batches (read
         through `as_numpy_iterator()`); or a torch `DataLoader` (tensors
         become arrays through `.numpy()`).
       y, sample_weight: targets and weights, for array `data` only.
-      batch_size, shuffle, seed: for array `data` only; see
-        `Dataset.from_indexed`.
+      batch_size, shuffle, seed: for array `data` (see
+        `Dataset.from_indexed`); `shuffle` and `seed` for a `PyDataset` too.
 
     Returns:
       A Dataset yielding tuples of NumPy arrays.
@@ -94,6 +97,8 @@ def adapt(
     root = type(data).__module__.split(".")[0]
     if isinstance(data, Dataset):
         return data
+    if isinstance(data, PyDataset):
+        return py_dataset.as_dataset(data, shuffle=shuffle, seed=seed)
     if root == "tensorflow" and hasattr(data, "as_numpy_iterator"):
         count = int(data.cardinality())  # negative: infinite or unknown
         return Dataset.from_generator(
@@ -107,6 +112,7 @@ def adapt(
         return Dataset.from_generator(lambda: data)
     raise TypeError(
         "adapt: data must be NumPy arrays (or dicts/tuples of them), a Dataset, "
+        "a PyDataset, "
         "a generator or iterator, a tf.data.Dataset or a torch DataLoader; "
         f"received data of type {kind}. Hint: for a function that makes a fresh "
         "generator each epoch, pass Dataset.from_generator(fn)."

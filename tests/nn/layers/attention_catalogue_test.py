@@ -104,6 +104,8 @@ def test_invalid_arguments_raise_clear_errors():
         layers.MultiHeadAttention(2, 3, attention_axes=(2,)).apply(v, Q, V)
 
 
+# suite time (17 s): the layers' masked numbers are held to Keras by default
+@pytest.mark.slow
 def test_a_masked_attention_model_learns_padded_sequences_and_reloads(tmp_path):
     ids, labels = _signed_counts(1000, np.random.default_rng(1))
     tokens = layers.Input((24,), dtype="int32")

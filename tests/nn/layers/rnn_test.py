@@ -171,6 +171,8 @@ def _padded_sequences(count, rng):
     return ids, (ids[:, 0] < 5).astype(np.int32)
 
 
+# suite time (13 s): the bidirectional classifier learns padded sequences by default
+@pytest.mark.slow
 def test_a_masked_recurrent_model_learns_padded_sequences_and_reloads(tmp_path):
     rng = np.random.default_rng(0)
     ids, labels = _padded_sequences(1200, rng)

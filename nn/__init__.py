@@ -20,7 +20,9 @@ from nn import archive as archive
 from nn import constraints as constraints
 from nn import initializers as initializers
 from nn import layers as layers
+from nn import models as models
 from nn import regularizers as regularizers
+from nn import saving as saving
 from nn import utils as utils
 from nn.archive import ArchiveError as ArchiveError
 from nn.archive import load_model as load_model

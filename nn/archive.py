@@ -351,19 +351,22 @@ def _warn_if_state_lost(path: str, metadata: dict[str, Any]) -> None:
 
 
 def load_model(
-    path: str | os.PathLike,
-    *,
-    safe_mode: bool = True,
+    filepath: str | os.PathLike,
     custom_objects: dict[str, Any] | None = None,
+    compile: bool = True,  # noqa: A002  (Keras's keyword)
+    safe_mode: bool = True,
 ) -> Any:
     """Rebuilds, fills and (if it was compiled) recompiles a saved model.
 
     Args:
-      path: a file written by `save_model`.
+      filepath: a file written by `save_model`.
+      custom_objects: extra `{name: class}` entries for the config's names
+        (so do `nn.saving.custom_object_scope` and `get_custom_objects`).
+      compile: recompile the model as it was saved, with its optimizer state;
+        False leaves it uncompiled (its weights are loaded either way).
       safe_mode: check, before constructing anything, that every class the
         config names is registered (or in `custom_objects`). Construction only
         ever goes through the registry, so unknown names fail either way.
-      custom_objects: extra `{name: class}` entries for the config's names.
 
     Raises:
       ArchiveError: the archive is corrupt, tampered with or inconsistent.
@@ -379,11 +382,13 @@ def load_model(
       >>> int(load_model(path).trainer.train_state.step)
       1
     """
-    with _Members(os.fspath(path)) as members:
-        return _load(members, safe_mode, custom_objects)
+    with _Members(os.fspath(filepath)) as members:
+        return _load(members, safe_mode, custom_objects, compile)
 
 
-def _load(members: _Members, safe_mode: bool, custom_objects: Any) -> Any:
+def _load(
+    members: _Members, safe_mode: bool, custom_objects: Any, compile: bool
+) -> Any:
     metadata = _json(members.read("metadata.json", MAX_JSON_BYTES), "metadata.json")
     members.expect_checksums(metadata)
     config = _json(members.read("config.json", MAX_JSON_BYTES), "config.json")
@@ -398,6 +403,8 @@ def _load(members: _Members, safe_mode: bool, custom_objects: Any) -> Any:
     with _guard("weights.npz: does not fit the model"):
         model.variables = _weights(members, model, metadata.get("input_specs"))
     compiled = config["compile"]
+    if not compile:
+        return model
     if compiled is not None:
         if not isinstance(compiled, dict):
             raise ArchiveError("config.json: 'compile' must be an object or null.")

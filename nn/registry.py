@@ -8,7 +8,9 @@ classes register with the `register` decorator.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from train.hyperparameters import check_config
@@ -16,6 +18,42 @@ from train.hyperparameters import check_config
 T = TypeVar("T", bound=type)
 
 _REGISTERED: dict[str, type] = {}
+_CUSTOM_OBJECTS: dict[str, Any] = {}  # Keras's global dict (get_custom_objects)
+_SCOPES: contextvars.ContextVar[tuple[dict[str, Any], ...]] = contextvars.ContextVar(
+    "custom_object_scopes", default=()
+)
+
+
+def get_custom_objects() -> dict[str, Any]:
+    """Keras's global `{name: class or function}` dict: what is put in it is
+    found by name when configs are read, as if registered.
+
+    Example:
+      >>> get_custom_objects() is get_custom_objects()
+      True
+    """
+    return _CUSTOM_OBJECTS
+
+
+@contextlib.contextmanager
+def custom_object_scope(*objects: dict[str, Any]) -> Iterator[None]:
+    """Within the block, configs may name the classes and functions in
+    `objects` (dicts of `{name: object}`), as Keras's `custom_object_scope`.
+
+    Example:
+      >>> from nn import layers
+      >>> class Mine(layers.Activation):
+      ...     pass
+      >>> with custom_object_scope({"Mine": Mine}):
+      ...     lookup("Mine") is Mine
+      True
+    """
+    merged = {k: v for mapping in objects if mapping for k, v in mapping.items()}
+    token = _SCOPES.set((*_SCOPES.get(), merged))
+    try:
+        yield
+    finally:
+        _SCOPES.reset(token)
 
 
 def register(name: str | None = None) -> Callable[[T], T]:
@@ -48,14 +86,17 @@ def register(name: str | None = None) -> Callable[[T], T]:
 
 
 def lookup(name: str, custom_objects: dict[str, Any] | None = None) -> type:
-    """The class registered (or passed in `custom_objects`) under `name`.
+    """The class registered under `name`, or given under it in
+    `custom_objects`, an enclosing `custom_object_scope` or
+    `get_custom_objects()` (the first of these that has it).
 
     Raises:
       ValueError: nothing is registered under `name`; the message says how to
         register it.
     """
-    if custom_objects and name in custom_objects:
-        return custom_objects[name]
+    for source in (custom_objects or {}, *reversed(_SCOPES.get()), _CUSTOM_OBJECTS):
+        if name in source:
+            return source[name]
     if name not in _REGISTERED:
         raise ValueError(
             f"unknown class name {name!r} in config: it is not registered. Hint: "

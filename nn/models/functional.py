@@ -9,6 +9,7 @@ nested models all follow from that walk.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -305,32 +306,50 @@ class Functional(Model):
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects=None) -> Functional:
-        from nn.layers.core import Input, InputLayer
-
         layers = {}
         for spec in config["layers"]:
             layer = registry.deserialize(spec, custom_objects)
             layers[layer.name] = layer
-        made: list[Any] = []
+        return rebuild(cls, config, layers)
 
-        def decode(tree):
-            if isinstance(tree, dict) and set(tree) == {"tensor"}:
-                node, index = tree["tensor"]
-                return jax.tree.leaves(made[node])[index]
-            if isinstance(tree, list):
-                return [decode(t) for t in tree]
-            if isinstance(tree, dict):
-                return {k: decode(v) for k, v in tree.items()}
-            return tree
 
-        for node in config["nodes"]:
-            layer = layers[node["layer"]]
-            if isinstance(layer, InputLayer):
-                made.append(
-                    Input(layer.shape, layer.batch_size, layer.dtype, name=layer.name)
-                )
-            else:
-                made.append(layer(*decode(node["args"]), **decode(node["kwargs"])))
-        return cls(
-            decode(config["inputs"]), decode(config["outputs"]), name=config["name"]
-        )
+def rebuild(
+    cls: type,
+    config: dict[str, Any],
+    layers: dict[str, Any],
+    inputs: Any = None,
+    call: Callable[..., Any] | None = None,
+) -> Any:
+    """A functional model of class `cls` drawn from `config`'s nodes over
+    `layers` (`{name in config: layer}`): from new `Input`s, or over the
+    given `inputs` tensors, one per `Input` in order; each layer called as
+    `call(layer, *args, **kwargs)` when given (`clone_model`'s
+    `call_function`)."""
+    from nn.layers.core import Input, InputLayer
+
+    made: list[Any] = []
+    given = None if inputs is None else iter(jax.tree.leaves(inputs))
+
+    def decode(tree):
+        if isinstance(tree, dict) and set(tree) == {"tensor"}:
+            node, index = tree["tensor"]
+            return jax.tree.leaves(made[node])[index]
+        if isinstance(tree, list):
+            return [decode(t) for t in tree]
+        if isinstance(tree, dict):
+            return {k: decode(v) for k, v in tree.items()}
+        return tree
+
+    for node in config["nodes"]:
+        layer = layers[node["layer"]]
+        if isinstance(layer, InputLayer):
+            made.append(
+                Input(layer.shape, layer.batch_size, layer.dtype, name=layer.name)
+                if given is None
+                else next(given)
+            )
+        elif call is not None:
+            made.append(call(layer, *decode(node["args"]), **decode(node["kwargs"])))
+        else:
+            made.append(layer(*decode(node["args"]), **decode(node["kwargs"])))
+    return cls(decode(config["inputs"]), decode(config["outputs"]), name=config["name"])

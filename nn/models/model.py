@@ -211,6 +211,12 @@ class Model(TrainingMixin, SavingMixin, Layer):
     def from_config(cls, config: dict[str, Any], custom_objects=None) -> Model:
         return cls(**config)
 
+    def to_json(self, **kwargs: Any) -> str:
+        """The architecture as JSON (`nn.models.model_from_json` reads it)."""
+        from nn.models.cloning import to_json  # cloning imports the models
+
+        return to_json(self, **kwargs)
+
     # -- the stateful shell ---------------------------------------------------
 
     def build(self, *input_shapes: Any, seed: int | None = None) -> Variables:

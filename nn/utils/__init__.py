@@ -3,7 +3,8 @@
 Labels and arrays (`to_categorical`, `normalize`, `pad_sequences`,
 `split_dataset`), images (`array_to_img`, `img_to_array`, `load_img`,
 `save_img`), data sources (`PyDataset` / `Sequence`,
-`image_dataset_from_directory`, `timeseries_dataset_from_array`),
+`image_dataset_from_directory`, `text_dataset_from_directory`,
+`timeseries_dataset_from_array`),
 `plot_model`, `get_file` and `set_random_seed`. Each takes Keras's arguments and returns
 NumPy arrays or this project's `train.data.Dataset`.
 
@@ -25,6 +26,7 @@ from nn.utils.sequences import pad_sequences as pad_sequences
 from nn.utils.splitting import split_dataset as split_dataset
 from stateless.random import set_random_seed as set_random_seed
 from train.data import image_dataset_from_directory as image_dataset_from_directory
+from train.data import text_dataset_from_directory as text_dataset_from_directory
 from train.data import timeseries_dataset_from_array as timeseries_dataset_from_array
 from train.data.py_dataset import PyDataset as PyDataset
 from train.data.py_dataset import Sequence as Sequence

@@ -3,7 +3,8 @@
 `Dataset` is an iterable of `(x, y[, sample_weight])` batches with seeded,
 per-epoch shuffling; `adapt` turns arrays, generators, `tf.data` datasets and
 torch `DataLoader`s into one; `prefetch` reads batches ahead on a thread.
-`image_dataset_from_directory` and `timeseries_dataset_from_array` follow
+`image_dataset_from_directory`, `text_dataset_from_directory` and
+`timeseries_dataset_from_array` follow
 Keras, and `datasets` reads classic datasets from local files.
 """
 
@@ -18,6 +19,7 @@ from train.data.images import (
 )
 from train.data.prefetch import prefetch as prefetch
 from train.data.py_dataset import PyDataset as PyDataset
+from train.data.texts import text_dataset_from_directory as text_dataset_from_directory
 from train.data.timeseries import (
     timeseries_dataset_from_array as timeseries_dataset_from_array,
 )

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
+from train.data import folders
 from train.data.dataset import Dataset
 
 ALLOWED_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -22,8 +22,7 @@ _RESAMPLING = {  # Keras name -> Pillow filter
     "area": "BOX",
     "lanczos3": "LANCZOS",
 }
-_LABEL_MODES = ("int", "categorical", "binary", None)
-_SUBSETS = ("training", "validation", "both", None)
+_CALLER = "image_dataset_from_directory"
 
 
 def image_dataset_from_directory(
@@ -39,6 +38,12 @@ def image_dataset_from_directory(
     validation_split: float | None = None,
     subset: str | None = None,
     interpolation: str = "bilinear",
+    follow_links: bool = False,
+    crop_to_aspect_ratio: bool = False,
+    pad_to_aspect_ratio: bool = False,
+    data_format: str | None = None,
+    format: str = "tf",  # noqa: A002  (Keras's keyword)
+    verbose: bool = True,
 ) -> Dataset | tuple[Dataset, Dataset]:
     """Batches `(images, labels)` read from `directory`'s class folders.
 
@@ -69,6 +74,14 @@ def image_dataset_from_directory(
         last `int(validation_split * num_files)` of the (shuffled) list.
       subset: "training", "validation" or "both"; with `validation_split`.
       interpolation: "nearest", "bilinear", "bicubic", "area" or "lanczos3".
+      follow_links: also read folders reached through symbolic links.
+      crop_to_aspect_ratio: resize the largest centred crop with the aspect
+        ratio of `image_size` (no distortion).
+      pad_to_aspect_ratio: fit the whole image into `image_size` without
+        distortion, padding the rest with zeros.
+      data_format: "channels_last" (default) or "channels_first".
+      format: Keras's "tf" or "grain"; either way a `train.data.Dataset`.
+      verbose: print how many files and classes were found, as Keras does.
 
     Returns:
       A Dataset of `(images, labels)` (or `(images,)` without labels),
@@ -90,31 +103,40 @@ def image_dataset_from_directory(
       ...     for i in range(3):
       ...         Image.new("RGB", (8, 6)).save(root / name / f"{i}.png")
       >>> ds = image_dataset_from_directory(root, image_size=(4, 4), batch_size=4,
-      ...                                   seed=0)
+      ...                                   seed=0, verbose=False)
       >>> ds.class_names, [(x.shape, y.shape) for x, y in ds]
       (['cat', 'dog'], [((4, 4, 4, 3), (4,)), ((2, 4, 4, 3), (2,))])
       >>> tmp.cleanup()
     """
-    _check_args(labels, label_mode, class_names, color_mode, image_size, interpolation)
-    _check_split(validation_split, subset, shuffle, seed)
+    _check_args(color_mode, image_size, interpolation, data_format, format)
+    folders.check_labels(_CALLER, labels, label_mode, class_names)
+    folders.check_split(_CALLER, validation_split, subset, shuffle, seed)
+    if crop_to_aspect_ratio and pad_to_aspect_ratio:
+        raise ValueError(
+            f"{_CALLER}: crop_to_aspect_ratio and pad_to_aspect_ratio exclude "
+            "each other; pass one of them."
+        )
     if labels is None or label_mode is None:
         labels = label_mode = None
-    paths, label_ids, names = _index_directory(directory, labels, class_names)
+    paths, label_ids, names = folders.index_directory(
+        _CALLER, directory, labels, class_names, ALLOWED_FORMATS, follow_links, "image"
+    )
     if label_mode == "binary" and len(names) != 2:
         raise ValueError(
-            'image_dataset_from_directory: label_mode="binary" needs exactly 2 '
-            f"classes; received class_names={names}. Hint: use "
-            'label_mode="categorical" or "int".'
+            f'{_CALLER}: label_mode="binary" needs exactly 2 classes; received '
+            f'class_names={names}. Hint: use label_mode="categorical" or "int".'
         )
+    folders.report(verbose, paths, names, validation_split)
     if shuffle and seed is not None:  # as Keras: shuffle before the split
         order = np.random.default_rng(seed).permutation(len(paths))
         paths = paths[order]
         label_ids = None if label_ids is None else label_ids[order]
-    labels_all = _encode(label_ids, label_mode, len(names))
-    load = _loader(color_mode, image_size, interpolation)
+    labels_all = folders.encode(label_ids, label_mode, len(names))
+    fit = "crop" if crop_to_aspect_ratio else "pad" if pad_to_aspect_ratio else None
+    load = _loader(color_mode, image_size, interpolation, fit, data_format)
 
     def make(part: str, shuffle_part: bool) -> Dataset:
-        index = _split_index(len(paths), validation_split, part)
+        index = folders.split_index(len(paths), validation_split, part)
         subset_labels = None if labels_all is None else labels_all[index]
         dataset = _dataset(
             paths[index], subset_labels, load, batch_size, shuffle_part, seed
@@ -127,152 +149,60 @@ def image_dataset_from_directory(
     return make(subset or "training", shuffle)
 
 
-def _check_args(
-    labels, label_mode, class_names, color_mode, image_size, interpolation
-) -> None:
-    caller = "image_dataset_from_directory"
-    inferred = isinstance(labels, str) and labels == "inferred"
-    if not (
-        inferred or labels is None or isinstance(labels, list | tuple | np.ndarray)
-    ):
-        raise ValueError(
-            f'{caller}: labels must be "inferred", None, or a list/tuple of int '
-            f"labels, one per file; received labels={labels!r}."
-        )
-    if class_names is not None and not inferred:
-        raise ValueError(
-            f'{caller}: class_names goes with labels="inferred" only; received '
-            f"labels={labels!r}."
-        )
-    if label_mode not in _LABEL_MODES:
-        raise ValueError(
-            f"{caller}: label_mode must be one of {list(_LABEL_MODES)}; received "
-            f"label_mode={label_mode!r}."
-        )
+def _check_args(color_mode, image_size, interpolation, data_format, format) -> None:
     if color_mode not in _PIL_MODES:
         raise ValueError(
-            f'{caller}: color_mode must be "grayscale", "rgb" or "rgba"; '
+            f'{_CALLER}: color_mode must be "grayscale", "rgb" or "rgba"; '
             f"received color_mode={color_mode!r}."
         )
     if interpolation not in _RESAMPLING:
         raise ValueError(
-            f"{caller}: interpolation must be one of {list(_RESAMPLING)}; "
+            f"{_CALLER}: interpolation must be one of {list(_RESAMPLING)}; "
             f"received interpolation={interpolation!r}."
         )
     if len(image_size) != 2 or not all(
         isinstance(s, int) and s > 0 for s in image_size
     ):
         raise ValueError(
-            f"{caller}: image_size must be (height, width), two positive ints; "
+            f"{_CALLER}: image_size must be (height, width), two positive ints; "
             f"received image_size={image_size!r}."
         )
-
-
-def _check_split(validation_split, subset, shuffle, seed) -> None:
-    caller = "image_dataset_from_directory"
-    if validation_split is not None and not 0 < validation_split < 1:
+    if data_format not in (None, "channels_last", "channels_first"):
         raise ValueError(
-            f"{caller}: validation_split must be in (0, 1); received "
-            f"validation_split={validation_split!r}."
+            f'{_CALLER}: data_format must be "channels_last" or "channels_first"; '
+            f"received data_format={data_format!r}."
         )
-    if subset not in _SUBSETS:
+    if format not in ("tf", "grain"):
         raise ValueError(
-            f"{caller}: subset must be one of {list(_SUBSETS)}; received "
-            f"subset={subset!r}."
-        )
-    if (validation_split is None) != (subset is None):
-        raise ValueError(
-            f"{caller}: validation_split and subset go together; received "
-            f"validation_split={validation_split!r}, subset={subset!r}. Hint: "
-            'pass both, e.g. validation_split=0.2, subset="both", seed=1337.'
-        )
-    if validation_split is not None and shuffle and seed is None:
-        raise ValueError(
-            f"{caller}: with validation_split and shuffle=True, pass a seed, so "
-            "that the training and validation subsets do not overlap; received "
-            "seed=None."
+            f'{_CALLER}: format must be "tf" or "grain"; received {format!r}.'
         )
 
 
-def _image_files(folder: str) -> list[str]:
-    """Image files below `folder`, in Keras's order: by folder, then by name."""
-    return [
-        os.path.join(root, name)
-        for root, _, names in sorted(os.walk(folder))
-        for name in sorted(names)
-        if name.lower().endswith(ALLOWED_FORMATS)
-    ]
-
-
-def _index_directory(
-    directory: str | os.PathLike, labels: Any, class_names: Sequence[str] | None
-) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
-    """The file paths, their int labels (or None) and the class names."""
-    directory = os.fspath(directory)
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(
-            f"image_dataset_from_directory: directory {directory!r} does not exist."
-        )
-    names: list[str] = []
-    if isinstance(labels, str):  # "inferred", checked before
-        subdirs = sorted(
-            entry.name
-            for entry in os.scandir(directory)
-            if entry.is_dir() and not entry.name.startswith(".")
-        )
-        if class_names is not None and not set(class_names) <= set(subdirs):
-            raise ValueError(
-                "image_dataset_from_directory: class_names must name subfolders "
-                f"of the directory, {subdirs}; received class_names={class_names}."
-            )
-        names = subdirs if class_names is None else list(class_names)
-        per_class = [_image_files(os.path.join(directory, name)) for name in names]
-        paths = [path for files in per_class for path in files]
-        ids = np.repeat(
-            np.arange(len(names), dtype=np.int32), [len(f) for f in per_class]
-        )
+def _box(size: tuple[int, int], height: int, width: int, fit: str | None):
+    """The region of an image of `size` `(w, h)` that is resized: all of it,
+    its largest centred crop of the target's aspect ratio ("crop"), or it
+    padded with zeros to that ratio ("pad", a box reaching past its edges)."""
+    w, h = size
+    if fit is None:
+        return None
+    if fit == "crop":
+        crop_w, crop_h = min(w, h * width // height), min(h, w * height // width)
     else:
-        paths = _image_files(directory)
-        ids = None if labels is None else np.asarray(labels, np.int32)
-        if ids is not None and len(ids) != len(paths):
-            raise ValueError(
-                f"image_dataset_from_directory: labels has {len(ids)} entries but "
-                f"{len(paths)} image files were found in {directory!r}."
-            )
-        if ids is not None and len(ids):
-            names = [str(i) for i in range(int(ids.max()) + 1)]
-    if not paths:
-        raise ValueError(
-            f"image_dataset_from_directory: no images found in directory "
-            f"{directory!r}. Allowed formats: {ALLOWED_FORMATS}."
+        crop_w, crop_h = (
+            max(w, -(-h * width // height)),
+            max(h, -(-w * height // width)),
         )
-    return np.array(paths), ids, names
+    left, top = (w - crop_w) // 2, (h - crop_h) // 2
+    return (left, top, left + crop_w, top + crop_h)
 
 
-def _encode(ids: np.ndarray | None, label_mode: str | None, num_classes: int):
-    if ids is None or label_mode == "int":
-        return ids
-    if label_mode == "binary":
-        return ids.astype(np.float32)[:, None]
-    return np.eye(num_classes, dtype=np.float32)[ids]
-
-
-def _split_index(num_files: int, validation_split: float | None, part: str) -> slice:
-    """Keras's split: validation is the last `int(split * num_files)` files."""
-    if validation_split is None:
-        return slice(None)
-    at = num_files - int(validation_split * num_files)
-    return slice(None, at) if part == "training" else slice(at, None)
-
-
-def _loader(color_mode: str, image_size: tuple[int, int], interpolation: str):
-    """A function from an array of paths to float32 `(n, height, width, c)`."""
+def _loader(color_mode, image_size, interpolation, fit, data_format):
+    """A function from an array of paths to float32 `(n, height, width, c)`
+    (`(n, c, height, width)` channels first)."""
     try:
         from PIL import Image
     except ImportError as error:
-        raise ImportError(
-            "image_dataset_from_directory needs Pillow: pip install pillow"
-        ) from error
+        raise ImportError(f"{_CALLER} needs Pillow: pip install pillow") from error
     mode = _PIL_MODES[color_mode]
     resample = getattr(Image.Resampling, _RESAMPLING[interpolation])
     height, width = image_size
@@ -282,8 +212,16 @@ def _loader(color_mode: str, image_size: tuple[int, int], interpolation: str):
         images = np.empty((len(paths), height, width, channels), np.float32)
         for i, path in enumerate(paths):
             with Image.open(path) as file:
-                image = file.convert(mode).resize((width, height), resample)
+                image = file.convert(mode)
+            box = _box(image.size, height, width, fit)
+            if fit == "pad":  # paste onto zeros of the target's aspect ratio
+                canvas = Image.new(mode, (box[2] - box[0], box[3] - box[1]))
+                canvas.paste(image, (-box[0], -box[1]))
+                image, box = canvas, None
+            image = image.resize((width, height), resample, box=box)
             images[i] = np.asarray(image, np.float32).reshape(height, width, -1)
+        if data_format == "channels_first":
+            return images.transpose(0, 3, 1, 2)
         return images
 
     return load

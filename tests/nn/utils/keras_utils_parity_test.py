@@ -16,12 +16,6 @@ from nn import utils  # noqa: E402
 SIGNATURE_GAPS = {
     # which backend's dataset type to return: ours returns arrays
     "split_dataset": {"preferred_backend"},
-    # not yet: cropping or padding to the aspect ratio, channels first,
-    # symbolic links, grain datasets, the count it prints
-    "image_dataset_from_directory": {
-        "crop_to_aspect_ratio", "pad_to_aspect_ratio", "data_format",
-        "follow_links", "format", "verbose",
-    },
     # a tf.data or grain dataset: ours is a train.data.Dataset
     "timeseries_dataset_from_array": {"format"},
 }  # fmt: skip
@@ -29,7 +23,7 @@ COMPARED = [
     "to_categorical", "normalize", "pad_sequences", "split_dataset",
     "array_to_img", "img_to_array", "load_img", "save_img", "get_file",
     "set_random_seed", "image_dataset_from_directory",
-    "timeseries_dataset_from_array", "plot_model",
+    "timeseries_dataset_from_array", "plot_model", "text_dataset_from_directory",
 ]  # fmt: skip
 
 

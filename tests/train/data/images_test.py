@@ -175,7 +175,7 @@ def test_clear_errors(tmp_path, digits_dir):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         image_dataset_from_directory(tmp_path / "missing")
     (tmp_path / "empty_class").mkdir()
-    with pytest.raises(ValueError, match="no images found.*Allowed formats"):
+    with pytest.raises(ValueError, match="no image files found.*Allowed formats"):
         image_dataset_from_directory(tmp_path)
     with pytest.raises(ValueError, match="validation_split and subset go together"):
         image_dataset_from_directory(root, validation_split=0.2, seed=1)

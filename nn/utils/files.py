@@ -142,7 +142,7 @@ def get_file(
       >>> source = pathlib.Path(tempfile.mkdtemp()) / "notes.txt"
       >>> _ = source.write_text("hello")
       >>> path = get_file(origin=str(source), cache_dir=tempfile.mkdtemp())
-      >>> open(path).read()
+      >>> pathlib.Path(path).read_text()
       'hello'
     """
     if origin is None:

@@ -6,6 +6,7 @@ import io
 import tarfile
 import time
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -25,12 +26,12 @@ def test_a_local_origin_is_cached_once(source, tmp_path):
     path = get_file(origin=str(source), cache_dir=str(cache))
     assert path == str(cache / "datasets" / "data.csv")
     source.write_text("changed")
-    assert open(get_file(origin=source.as_uri(), cache_dir=str(cache))).read() == (
+    assert Path(get_file(origin=source.as_uri(), cache_dir=str(cache))).read_text() == (
         "a,b\n1,2\n"
     )  # cached: not fetched again
     fresh = get_file("renamed.csv", source.as_uri(), cache_dir=str(cache),
                      force_download=True)  # fmt: skip
-    assert open(fresh).read() == "changed"
+    assert Path(fresh).read_text() == "changed"
 
 
 def test_digests_are_checked(source, tmp_path):
@@ -40,7 +41,9 @@ def test_digests_are_checked(source, tmp_path):
     with open(path, "w") as file:
         file.write("stale")  # a cached file that no longer matches is fetched again
     assert (
-        open(get_file(origin=str(source), file_hash=digest, cache_dir=cache)).read()[:3]
+        Path(
+            get_file(origin=str(source), file_hash=digest, cache_dir=cache)
+        ).read_text()[:3]
         == "a,b"
     )
     with pytest.raises(ValueError, match="does not have the expected digest"):
@@ -61,7 +64,7 @@ def test_archives_extract_and_hostile_ones_are_refused(tmp_path):
     folder = get_file("words.tar.gz", str(tmp_path / "words.tar.gz"), extract=True,
                       cache_dir=cache)  # fmt: skip
     assert folder.endswith("words_extracted")
-    assert open(f"{folder}/words/a.txt").read() == "alpha"
+    assert Path(folder, "words", "a.txt").read_text() == "alpha"
     _tar(tmp_path / "evil.tar.gz", {"../../escaped.txt": b"x"})
     with pytest.raises(tarfile.TarError):
         get_file("evil.tar.gz", str(tmp_path / "evil.tar.gz"), extract=True,

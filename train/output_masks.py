@@ -53,4 +53,3 @@ def update_with_masks(
     if has_masks(masks) and getattr(metric, "reads_masks", False):
         return metric.update(state, y, y_pred, w, mask=masks)
     return metric.update(state, y, y_pred, w)
-

@@ -76,10 +76,10 @@ def clone_model(
 
     if isinstance(model, Functional):
         config = model.get_config()
-        layers = {name: clone(layer) for name, layer in model.layers_by_name().items()}
-        for name, layer in model.layers_by_name().items():
-            if isinstance(layer, InputLayer):
-                layers[name] = layer  # rebuild makes a fresh Input from it
+        layers = {  # an InputLayer stays: rebuild makes a fresh Input from it
+            name: layer if isinstance(layer, InputLayer) else clone(layer)
+            for name, layer in model.layers_by_name().items()
+        }
         return rebuild(type(model), config, layers, input_tensors, call_function)
     if isinstance(model, Sequential):
         if call_function is not None:

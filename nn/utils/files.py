@@ -76,9 +76,9 @@ def _fetch(origin: str, target: str) -> None:
 
 
 def _inside(folder: str, name: str) -> bool:
-    target = os.path.realpath(os.path.join(folder, name))
-    return os.path.commonpath([os.path.realpath(folder), target]) == os.path.realpath(
-        folder
+    root = os.path.realpath(folder)
+    return (
+        os.path.commonpath([root, os.path.realpath(os.path.join(root, name))]) == root
     )
 
 

@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from train.data.images import COLOR_MODES, aspect_box
+
 _MODES = {1: "L", 3: "RGB", 4: "RGBA"}  # channels -> Pillow mode
-_COLOR_MODES = {"grayscale": "L", "rgb": "RGB", "rgba": "RGBA"}
 _RESAMPLING = {"nearest": "NEAREST", "bilinear": "BILINEAR", "bicubic": "BICUBIC",
                "hamming": "HAMMING", "box": "BOX", "lanczos": "LANCZOS"}  # fmt: skip
 
@@ -91,15 +92,6 @@ def img_to_array(img: Any, data_format: str | None = None, dtype: Any = None) ->
     return x if _channels_last(data_format, "img_to_array") else x.transpose(2, 0, 1)
 
 
-def _aspect_box(size: tuple[int, int], height: int, width: int) -> tuple:
-    """The largest centred box of an image of `size` `(w, h)` with the
-    aspect ratio `width / height`."""
-    w, h = size
-    crop_w, crop_h = min(w, h * width // height), min(h, w * height // width)
-    left, top = (w - crop_w) // 2, (h - crop_h) // 2
-    return (left, top, left + crop_w, top + crop_h)
-
-
 def load_img(
     path: str | os.PathLike,
     color_mode: str = "rgb",
@@ -111,9 +103,9 @@ def load_img(
     resized to `target_size` `(height, width)` (centre-cropped to its aspect
     ratio first with `keep_aspect_ratio`)."""
     image = _pillow()
-    if color_mode not in _COLOR_MODES:
+    if color_mode not in COLOR_MODES:
         raise ValueError(
-            f"load_img: color_mode must be one of {sorted(_COLOR_MODES)}, "
+            f"load_img: color_mode must be one of {sorted(COLOR_MODES)}, "
             f"received {color_mode!r}."
         )
     if interpolation not in _RESAMPLING:
@@ -122,12 +114,13 @@ def load_img(
             f"received {interpolation!r}."
         )
     with image.open(os.fspath(path)) as file:
-        img = file.convert(_COLOR_MODES[color_mode])
+        img = file.convert(COLOR_MODES[color_mode])
     if target_size is not None:
         height, width = target_size
         if img.size != (width, height):
             resample = getattr(image.Resampling, _RESAMPLING[interpolation])
-            box = _aspect_box(img.size, height, width) if keep_aspect_ratio else None
+            fit = "crop" if keep_aspect_ratio else None
+            box = aspect_box(img.size, height, width, fit)
             img = img.resize((width, height), resample, box=box)
     return img
 

@@ -13,7 +13,6 @@ import numpy as np
 
 from train.data import py_dataset
 from train.data.dataset import Dataset
-from train.data.py_dataset import PyDataset
 
 
 def _from_torch(value: Any) -> Any:
@@ -62,8 +61,8 @@ def adapt(
     Args:
       data: NumPy (or any `np.asarray`-able) arrays, or dicts or tuples of
         them; a `Dataset` (returned as is); a `PyDataset` (its batches in
-        order, or shuffled each epoch with `shuffle`); a generator or other iterator of
-        batches (consumed once: for a fresh one each epoch, pass
+        order, or shuffled each epoch with `shuffle`); a generator or other
+        iterator of batches (consumed once: for a fresh one each epoch, pass
         `Dataset.from_generator(fn)`); a `tf.data.Dataset` of batches (read
         through `as_numpy_iterator()`); or a torch `DataLoader` (tensors
         become arrays through `.numpy()`).
@@ -97,7 +96,7 @@ def adapt(
     root = type(data).__module__.split(".")[0]
     if isinstance(data, Dataset):
         return data
-    if isinstance(data, PyDataset):
+    if isinstance(data, py_dataset.PyDataset):
         return py_dataset.as_dataset(data, shuffle=shuffle, seed=seed)
     if root == "tensorflow" and hasattr(data, "as_numpy_iterator"):
         count = int(data.cardinality())  # negative: infinite or unknown

@@ -14,7 +14,7 @@ from train.data import folders
 from train.data.dataset import Dataset
 
 ALLOWED_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
-_PIL_MODES = {"grayscale": "L", "rgb": "RGB", "rgba": "RGBA"}
+COLOR_MODES = {"grayscale": "L", "rgb": "RGB", "rgba": "RGBA"}  # Keras -> Pillow
 _RESAMPLING = {  # Keras name -> Pillow filter
     "nearest": "NEAREST",
     "bilinear": "BILINEAR",
@@ -150,7 +150,7 @@ def image_dataset_from_directory(
 
 
 def _check_args(color_mode, image_size, interpolation, data_format, format) -> None:
-    if color_mode not in _PIL_MODES:
+    if color_mode not in COLOR_MODES:
         raise ValueError(
             f'{_CALLER}: color_mode must be "grayscale", "rgb" or "rgba"; '
             f"received color_mode={color_mode!r}."
@@ -178,7 +178,7 @@ def _check_args(color_mode, image_size, interpolation, data_format, format) -> N
         )
 
 
-def _box(size: tuple[int, int], height: int, width: int, fit: str | None):
+def aspect_box(size: tuple[int, int], height: int, width: int, fit: str | None):
     """The region of an image of `size` `(w, h)` that is resized: all of it,
     its largest centred crop of the target's aspect ratio ("crop"), or it
     padded with zeros to that ratio ("pad", a box reaching past its edges)."""
@@ -203,7 +203,7 @@ def _loader(color_mode, image_size, interpolation, fit, data_format):
         from PIL import Image
     except ImportError as error:
         raise ImportError(f"{_CALLER} needs Pillow: pip install pillow") from error
-    mode = _PIL_MODES[color_mode]
+    mode = COLOR_MODES[color_mode]
     resample = getattr(Image.Resampling, _RESAMPLING[interpolation])
     height, width = image_size
 
@@ -213,7 +213,7 @@ def _loader(color_mode, image_size, interpolation, fit, data_format):
         for i, path in enumerate(paths):
             with Image.open(path) as file:
                 image = file.convert(mode)
-            box = _box(image.size, height, width, fit)
+            box = aspect_box(image.size, height, width, fit)
             if fit == "pad":  # paste onto zeros of the target's aspect ratio
                 canvas = Image.new(mode, (box[2] - box[0], box[3] - box[1]))
                 canvas.paste(image, (-box[0], -box[1]))

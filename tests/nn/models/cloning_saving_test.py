@@ -62,11 +62,15 @@ def test_clone_model_has_the_same_architecture_and_fresh_weights(make):
 
 def test_clone_function_call_function_and_input_tensors():
     model = _functional()
-    head = model.layers[-1]
-    wider = models.clone_model(
-        model, clone_function=lambda layer: layers.Dense(5) if layer is head else layer
-    )
+    head, seen = model.layers[-1], []
+
+    def widen(layer):
+        seen.append(type(layer).__name__)
+        return layers.Dense(5) if layer is head else layer
+
+    wider = models.clone_model(model, clone_function=widen)
     assert wider.output_shape == (None, 5)
+    assert "InputLayer" not in seen  # as Keras: inputs are made afresh
     calls = []
 
     def call(layer, *args, **kwargs):

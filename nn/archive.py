@@ -87,6 +87,12 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
       True
     """
     path = os.fspath(path)
+    if path.endswith(".keras"):
+        raise ValueError(
+            f"save_model: {path} names Keras's .keras format, which stateless "
+            "reads (nn.load_model) but does not write. Hint: save to a path "
+            "ending in '.stateless'; nn.load_model reads both."
+        )
     if getattr(model, "variables", None) is None:
         raise ValueError(
             "save_model: the model holds no variables yet. Hint: model.build(shape) "
@@ -156,10 +162,7 @@ class _Members:
 
     def _admit(self, info: zipfile.ZipInfo) -> None:
         path, name = self.path, info.filename
-        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-            raise ArchiveError(f"{path}: refusing absolute member path {name!r}.")
-        if ".." in name.replace("\\", "/").split("/"):
-            raise ArchiveError(f"{path}: refusing member path {name!r} with '..'.")
+        check_member_name(path, name)
         if name not in MEMBERS or name in self.infos:
             raise ArchiveError(
                 f"{path}: unexpected or repeated member {name!r:.100}; an "
@@ -217,11 +220,19 @@ class _Members:
         return data
 
 
+def check_member_name(path: str, name: str) -> None:
+    """Refuses a zip member's name that points outside the archive."""
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise ArchiveError(f"{path}: refusing absolute member path {name!r}.")
+    if ".." in name.replace("\\", "/").split("/"):
+        raise ArchiveError(f"{path}: refusing member path {name!r} with '..'.")
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"the non-finite number {name} is not a valid value")
 
 
-def _json(data: bytes, name: str) -> dict[str, Any]:
+def parse_json(data: bytes, name: str) -> dict[str, Any]:
     try:
         value = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
     except Exception as error:
@@ -382,6 +393,10 @@ def load_model(
       >>> int(load_model(path).trainer.train_state.step)
       1
     """
+    from nn.keras_files import archive as keras_archive  # it imports this module
+
+    if keras_archive.is_keras_archive(filepath):
+        return keras_archive.load_keras_model(filepath, custom_objects, compile)
     with _Members(os.fspath(filepath)) as members:
         return _load(members, safe_mode, custom_objects, compile)
 
@@ -389,9 +404,11 @@ def load_model(
 def _load(
     members: _Members, safe_mode: bool, custom_objects: Any, compile: bool
 ) -> Any:
-    metadata = _json(members.read("metadata.json", MAX_JSON_BYTES), "metadata.json")
+    metadata = parse_json(
+        members.read("metadata.json", MAX_JSON_BYTES), "metadata.json"
+    )
     members.expect_checksums(metadata)
-    config = _json(members.read("config.json", MAX_JSON_BYTES), "config.json")
+    config = parse_json(members.read("config.json", MAX_JSON_BYTES), "config.json")
     if set(config) != {"model", "compile"}:
         raise ArchiveError("config.json: expected the keys 'model' and 'compile'.")
     if safe_mode:

@@ -115,6 +115,7 @@ from nn.layers.noise import SpatialDropout3D as SpatialDropout3D
 from nn.layers.normalization import BatchNormalization as BatchNormalization
 from nn.layers.normalization import GroupNormalization as GroupNormalization
 from nn.layers.normalization import LayerNormalization as LayerNormalization
+from nn.layers.operation import Operation as Operation
 from nn.layers.pooling import AveragePooling1D as AveragePooling1D
 from nn.layers.pooling import AveragePooling2D as AveragePooling2D
 from nn.layers.pooling import AveragePooling3D as AveragePooling3D

@@ -46,15 +46,24 @@ _RUNNING: contextvars.ContextVar[tuple[int, ...]] = contextvars.ContextVar(
 )
 
 
-def _cast_floats(tree: Any, dtype: str) -> Any:
-    def cast(leaf):
-        if hasattr(leaf, "dtype") and jnp.issubdtype(leaf.dtype, jnp.floating):
-            if isinstance(leaf, jax.ShapeDtypeStruct):
-                return jax.ShapeDtypeStruct(leaf.shape, dtype)
-            return leaf.astype(dtype)
-        return leaf
+def _cast_float(leaf: Any, dtype: str) -> Any:
+    if hasattr(leaf, "dtype") and jnp.issubdtype(leaf.dtype, jnp.floating):
+        if isinstance(leaf, jax.ShapeDtypeStruct):
+            return jax.ShapeDtypeStruct(leaf.shape, dtype)
+        return leaf.astype(dtype)
+    return leaf
 
-    return jax.tree.map(cast, tree)
+
+def _cast_floats(tree: Any, dtype: str) -> Any:
+    return jax.tree.map(lambda leaf: _cast_float(leaf, dtype), tree)
+
+
+def _cast_variables(tree: Any, dtype: str) -> Any:
+    """`_cast_floats` keeping each dict's order: variables stay in the order
+    the layer created them (Keras's weights files are read in that order)."""
+    if isinstance(tree, dict):
+        return {k: _cast_variables(v, dtype) for k, v in tree.items()}
+    return _cast_floats(tree, dtype)
 
 
 def _outermost(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -123,6 +132,8 @@ def wrap_init(init: Callable[..., Any]) -> Callable[..., Any]:
             return init(self, key, *inputs, **kwargs)
         if getattr(self, "autocast", True):
             inputs = _cast_floats(inputs, policy.compute_dtype)
-        return _cast_floats(init(self, key, *inputs, **kwargs), policy.variable_dtype)
+        return _cast_variables(
+            init(self, key, *inputs, **kwargs), policy.variable_dtype
+        )
 
     return run

@@ -79,9 +79,9 @@ class SavingMixin:
             raise ValueError("save_weights: the model holds no variables yet.")
         if os.fspath(filepath).endswith(".h5"):
             raise ValueError(
-                f"save_weights: {filepath} names Keras's HDF5 weights format, but "
-                "stateless writes NumPy's .npz. Hint: save to a path ending in "
-                "'.weights.npz'."
+                f"save_weights: {filepath} names Keras's HDF5 weights format, "
+                "which stateless reads (load_weights) but does not write; it "
+                "writes NumPy's .npz. Hint: save to a path ending in '.weights.npz'."
             )
         weights.save_weights(
             self.variables, _writable(filepath, overwrite, "save_weights")
@@ -92,15 +92,18 @@ class SavingMixin:
         (build the model first).
 
         Args:
-          filepath: a file written by `save_weights`.
+          filepath: a file written by `save_weights`, or Keras's weights: a
+            `.weights.h5` file or a `.keras` archive (read by layer, as Keras
+            lays them out; see `nn.keras_files`).
           skip_mismatch: load what fits and skip the rest (missing, extra or
-            mis-shaped paths) instead of raising.
+            mis-shaped paths; for Keras's files, whole layers) instead of raising.
 
         Returns:
           What was skipped, one line per path (empty when everything fit).
 
         Raises:
           VariablesError: something does not fit and `skip_mismatch` is False.
+          ArchiveError: a Keras file that does not fit, or is corrupt.
 
         Example:
           >>> import os, tempfile
@@ -114,6 +117,10 @@ class SavingMixin:
             raise ValueError(
                 "load_weights: build the model first (model.build(shape))."
             )
+        if os.fspath(filepath).endswith((".h5", ".keras")):
+            from nn.keras_files.archive import load_keras_weights
+
+            return load_keras_weights(self, filepath, skip_mismatch)
         try:
             loaded, problems = weights.load_weights(
                 filepath, like=self.variables, skip_mismatch=skip_mismatch

@@ -37,7 +37,7 @@ class ModelCheckpoint(Callback):
 
     `filepath` is a format string filled with `epoch` (from 1, as Keras
     counts), `batch` (from 1, when saving on batches) and every log key:
-    `"ckpt/{epoch:02d}-{val_loss:.2f}.keras"`. Without such fields, each save
+    `"ckpt/{epoch:02d}-{val_loss:.2f}.stateless"`. Without such fields, each save
     overwrites the last.
 
     With `manager` (a `train.checkpoint.CheckpointManager`) instead of a
@@ -80,13 +80,13 @@ class ModelCheckpoint(Callback):
       >>> with tempfile.TemporaryDirectory() as tmp:
       ...     save = lambda path: open(path, "w").close()
       ...     model = SimpleNamespace(save=save)
-      ...     path = os.path.join(tmp, "{epoch:02d}-{val_loss:.2f}.keras")
+      ...     path = os.path.join(tmp, "{epoch:02d}-{val_loss:.2f}.stateless")
       ...     keep = ModelCheckpoint(path, save_best_only=True)
       ...     calls = CallbackList([keep], model=model, epochs=3)
       ...     for epoch, val_loss in enumerate([0.9, 1.2, 0.7]):
       ...         calls.call("on_epoch_end", epoch, {"val_loss": val_loss})
       ...     print(sorted(os.listdir(tmp)))
-      ['01-0.90.keras', '03-0.70.keras']
+      ['01-0.90.stateless', '03-0.70.stateless']
 
       The same through an orbax manager:
 

@@ -125,6 +125,6 @@ def test_a_masked_attention_model_learns_padded_sequences_and_reloads(tmp_path):
     model.fit(ids[:800], labels[:800], epochs=10, batch_size=32, verbose=0, seed=0)
     _, accuracy = model.evaluate(ids[800:], labels[800:], verbose=0)
     assert accuracy >= 0.9
-    save_model(model, tmp_path / "attention.keras")
-    again = load_model(tmp_path / "attention.keras")
+    save_model(model, tmp_path / "attention.stateless")
+    again = load_model(tmp_path / "attention.stateless")
     np.testing.assert_array_equal(again.predict(ids[800:]), model.predict(ids[800:]))

@@ -147,8 +147,8 @@ def test_trainable_false_freezes_a_layer_in_fit_and_survives_the_archive(tmp_pat
 
     assert model.layers[0].get_config()["trainable"] is False
     assert layers.Dense.from_config(model.layers[0].get_config()).trainable is False
-    save_model(model, tmp_path / "frozen.keras")
-    again = load_model(tmp_path / "frozen.keras")
+    save_model(model, tmp_path / "frozen.stateless")
+    again = load_model(tmp_path / "frozen.stateless")
     assert [layer.trainable for layer in again.layers] == [False, True]
     np.testing.assert_array_equal(
         again.predict(X, verbose=0), model.predict(X, verbose=0)

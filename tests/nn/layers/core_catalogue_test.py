@@ -130,7 +130,7 @@ def test_a_model_of_core_layers_learns_digits_and_reloads_exactly(tmp_path):
     model.fit(x[:1500], y[:1500], epochs=15, batch_size=32, verbose=0, seed=0)
     _, accuracy = model.evaluate(x[1500:], y[1500:], verbose=0)
     assert accuracy >= 0.88  # reached: 0.916 on the held-out writers
-    save_model(model, tmp_path / "core.keras")
-    again = load_model(tmp_path / "core.keras")
+    save_model(model, tmp_path / "core.stateless")
+    again = load_model(tmp_path / "core.stateless")
     np.testing.assert_array_equal(again.predict(x[1500:], verbose=0),
                                   model.predict(x[1500:], verbose=0))  # fmt: skip

@@ -110,8 +110,8 @@ def test_a_jax_function_trains_in_fit_and_reloads_from_the_archive(tmp_path):
     params = model.layers[0].get_weights()
     ref = mlp_call(dict(zip(["b1", "w1", "w2"], params)), x[1500:], None, False)
     np.testing.assert_allclose(model.predict(x[1500:], verbose=0), ref, atol=1e-6)
-    save_model(model, tmp_path / "jax.keras")
-    again = load_model(tmp_path / "jax.keras")
+    save_model(model, tmp_path / "jax.stateless")
+    again = load_model(tmp_path / "jax.stateless")
     np.testing.assert_array_equal(
         again.predict(x[1500:], verbose=0), model.predict(x[1500:], verbose=0)
     )
@@ -129,8 +129,8 @@ def test_a_flax_module_trains_with_its_batch_stats_and_reloads(tmp_path):
     state = jax.tree.leaves(variables["state"], is_leaf=lambda t: "batch_stats" in t)
     ref = FlaxMLP().apply({"params": inner, **state[0]}, x[1500:])
     np.testing.assert_allclose(model.predict(x[1500:], verbose=0), ref, atol=1e-6)
-    save_model(model, tmp_path / "flax.keras")
-    again = load_model(tmp_path / "flax.keras")
+    save_model(model, tmp_path / "flax.stateless")
+    again = load_model(tmp_path / "flax.stateless")
     np.testing.assert_array_equal(
         again.predict(x[1500:], verbose=0), model.predict(x[1500:], verbose=0)
     )
@@ -153,8 +153,8 @@ def test_an_equinox_module_trains_and_reloads_by_its_factory(tmp_path):
     assert accuracy >= 0.87  # reached: 0.896
     assert not np.array_equal(model.layers[0].get_weights()[0], start)
     expected = model.predict(x[1500:], verbose=0)
-    save_model(model, tmp_path / "equinox.keras")
-    again = load_model(tmp_path / "equinox.keras")
+    save_model(model, tmp_path / "equinox.stateless")
+    again = load_model(tmp_path / "equinox.stateless")
     np.testing.assert_array_equal(again.predict(x[1500:], verbose=0), expected)
 
     # a module built by hand runs and saves its weights, not its config

@@ -192,8 +192,8 @@ def test_a_masked_recurrent_model_learns_padded_sequences_and_reloads(tmp_path):
     model.fit(ids[:1000], labels[:1000], epochs=6, batch_size=32, verbose=0, seed=0)
     _, accuracy = model.evaluate(ids[1000:], labels[1000:], verbose=0)
     assert accuracy >= 0.95
-    save_model(model, tmp_path / "masked.keras")
-    again = load_model(tmp_path / "masked.keras")
+    save_model(model, tmp_path / "masked.stateless")
+    again = load_model(tmp_path / "masked.stateless")
     np.testing.assert_array_equal(again.predict(ids[1000:]), model.predict(ids[1000:]))
 
 
@@ -212,7 +212,7 @@ def test_a_model_of_every_recurrent_and_attention_layer_reloads_exactly(tmp_path
     model = nn.Model(tokens, layers.Dense(3)(layers.Flatten()(h)))
     ids = np.array([[3, 1, 4, 1, 5, 0], [2, 7, 0, 0, 0, 0]], np.int32)
     expected = model.predict(ids)
-    save_model(model, tmp_path / "sequence.keras")
+    save_model(model, tmp_path / "sequence.stateless")
     np.testing.assert_array_equal(
-        load_model(tmp_path / "sequence.keras").predict(ids), expected
+        load_model(tmp_path / "sequence.stateless").predict(ids), expected
     )

@@ -134,8 +134,8 @@ def test_a_bidirectional_lstm_classifier_learns_padded_sequences(tmp_path):
     model.fit(ids[:800], labels[:800], epochs=4, batch_size=32, verbose=0, seed=0)
     _, accuracy = model.evaluate(ids[800:], labels[800:], verbose=0)
     assert accuracy >= 0.95
-    save_model(model, tmp_path / "bidirectional.keras")
-    again = load_model(tmp_path / "bidirectional.keras")
+    save_model(model, tmp_path / "bidirectional.stateless")
+    again = load_model(tmp_path / "bidirectional.stateless")
     np.testing.assert_array_equal(again.predict(ids[800:]), model.predict(ids[800:]))
 
 
@@ -155,6 +155,7 @@ def _sums(count, rng):
     return questions, answers
 
 
+@pytest.mark.slow  # the family's other learning test runs by default
 def test_a_sequence_to_sequence_adder_learns_and_reloads(tmp_path):
     questions, answers = _sums(5000, np.random.default_rng(0))
     model = nn.Sequential(
@@ -177,8 +178,8 @@ def test_a_sequence_to_sequence_adder_learns_and_reloads(tmp_path):
     )
     _, per_character = model.evaluate(questions[4000:], answers[4000:], verbose=0)
     assert per_character >= 0.9
-    save_model(model, tmp_path / "adder.keras")
-    again = load_model(tmp_path / "adder.keras")
+    save_model(model, tmp_path / "adder.stateless")
+    again = load_model(tmp_path / "adder.stateless")
     np.testing.assert_array_equal(
         again.predict(questions[4000:]), model.predict(questions[4000:])
     )

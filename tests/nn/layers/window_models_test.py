@@ -113,6 +113,7 @@ def test_a_convolutional_autoencoder_learns_digits_and_survives_the_archive(tmp_
                                   model.predict(test, verbose=0))  # fmt: skip
 
 
+@pytest.mark.slow  # the family's other learning test runs by default
 def test_a_1d_time_series_classifier_learns_to_tell_waves_apart():
     """Sine against square waves of random frequency and phase, in noise."""
     rng = np.random.default_rng(0)

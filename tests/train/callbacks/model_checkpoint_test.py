@@ -22,28 +22,30 @@ def _saved(directory):
 
 
 def test_saves_every_epoch_with_epoch_and_logs_in_the_name(tmp_path):
-    _fit(ModelCheckpoint(tmp_path / "{epoch:02d}-{val_loss:.2f}.keras"), VAL_LOSS[:3])
+    _fit(
+        ModelCheckpoint(tmp_path / "{epoch:02d}-{val_loss:.2f}.stateless"), VAL_LOSS[:3]
+    )
     assert _saved(tmp_path) == {
-        "01-1.00.keras": "model at step 2",
-        "02-0.80.keras": "model at step 4",
-        "03-0.90.keras": "model at step 6",
+        "01-1.00.stateless": "model at step 2",
+        "02-0.80.stateless": "model at step 4",
+        "03-0.90.stateless": "model at step 6",
     }
 
 
 def test_save_best_only_saves_exactly_the_improving_epochs(tmp_path):
-    path = str(tmp_path / "best-{epoch:02d}-{val_loss:.2f}.keras")
+    path = str(tmp_path / "best-{epoch:02d}-{val_loss:.2f}.stateless")
     _fit(ModelCheckpoint(path, save_best_only=True))
     assert _saved(tmp_path) == {
-        "best-01-1.00.keras": "model at step 2",
-        "best-02-0.80.keras": "model at step 4",
-        "best-05-0.70.keras": "model at step 10",
+        "best-01-1.00.stateless": "model at step 2",
+        "best-02-0.80.stateless": "model at step 4",
+        "best-05-0.70.stateless": "model at step 10",
     }
 
 
 def test_a_fixed_name_holds_the_best_epoch(tmp_path):
-    checkpoint = ModelCheckpoint(tmp_path / "best.keras", save_best_only=True)
+    checkpoint = ModelCheckpoint(tmp_path / "best.stateless", save_best_only=True)
     _fit(checkpoint, [1.0, 0.8, 0.9, 0.85])
-    assert _saved(tmp_path) == {"best.keras": "model at step 4"}
+    assert _saved(tmp_path) == {"best.stateless": "model at step 4"}
     assert checkpoint.best == 0.8
 
 
@@ -60,41 +62,41 @@ def test_weights_only_and_max_mode(tmp_path):
 
 
 def test_initial_value_threshold_must_be_beaten(tmp_path):
-    path = tmp_path / "{epoch}.keras"
+    path = tmp_path / "{epoch}.stateless"
     _fit(ModelCheckpoint(path, save_best_only=True, initial_value_threshold=0.82))
-    assert sorted(_saved(tmp_path)) == ["2.keras", "5.keras"]
+    assert sorted(_saved(tmp_path)) == ["2.stateless", "5.stateless"]
 
 
 def test_every_n_batches_counts_over_epochs(tmp_path):
-    path = tmp_path / "{epoch}-{batch}.keras"
+    path = tmp_path / "{epoch}-{batch}.stateless"
     _fit(ModelCheckpoint(path, save_freq=2), VAL_LOSS[:2], batches=3)
     assert _saved(tmp_path) == {
-        "1-2.keras": "model at step 2",
-        "2-1.keras": "model at step 4",
-        "2-3.keras": "model at step 6",
+        "1-2.stateless": "model at step 2",
+        "2-1.stateless": "model at step 4",
+        "2-3.stateless": "model at step 6",
     }
 
 
 def test_creates_the_missing_directory(tmp_path):
-    _fit(ModelCheckpoint(tmp_path / "run" / "ckpt" / "m.keras"), [1.0])
-    assert _saved(tmp_path / "run" / "ckpt") == {"m.keras": "model at step 2"}
+    _fit(ModelCheckpoint(tmp_path / "run" / "ckpt" / "m.stateless"), [1.0])
+    assert _saved(tmp_path / "run" / "ckpt") == {"m.stateless": "model at step 2"}
 
 
 def test_a_missing_monitor_warns_and_saves(tmp_path):
-    checkpoint = ModelCheckpoint(tmp_path / "{epoch}.keras", save_best_only=True)
+    checkpoint = ModelCheckpoint(tmp_path / "{epoch}.stateless", save_best_only=True)
     with pytest.warns(UserWarning, match="monitors 'val_loss'.*keys: loss, val_acc"):
         _fit(checkpoint, [0.5, 0.4], key="val_acc")
-    assert sorted(_saved(tmp_path)) == ["1.keras", "2.keras"]
+    assert sorted(_saved(tmp_path)) == ["1.stateless", "2.stateless"]
 
 
 def test_a_field_missing_from_the_logs_raises(tmp_path):
-    checkpoint = ModelCheckpoint(tmp_path / "{epoch}-{val_auc:.2f}.keras")
+    checkpoint = ModelCheckpoint(tmp_path / "{epoch}-{val_auc:.2f}.stateless")
     with pytest.raises(KeyError, match="'val_auc', which the logs lack"):
         _fit(checkpoint, [1.0])
 
 
 def test_verbose_reports_each_decision(tmp_path, capsys):
-    path = str(tmp_path / "m.keras")
+    path = str(tmp_path / "m.stateless")
     _fit(ModelCheckpoint(path, save_best_only=True, verbose=1), [1.0, 1.5])
     assert capsys.readouterr().out == (
         f"\nEpoch 1: val_loss improved from inf to 1.00000, saving model to {path}\n"
@@ -107,7 +109,7 @@ def test_verbose_reports_each_decision(tmp_path, capsys):
 @pytest.mark.parametrize("save_freq", ["batch", 0, -3, 1.5, True])
 def test_rejects_a_bad_save_freq(save_freq):
     with pytest.raises(ValueError, match="save_freq"):
-        ModelCheckpoint("m.keras", save_freq=save_freq)
+        ModelCheckpoint("m.stateless", save_freq=save_freq)
 
 
 class FakeManager:
@@ -150,7 +152,7 @@ def test_a_step_manager_gets_every_n_batches_by_step(capsys):
 @pytest.mark.parametrize(
     "kwargs, message",
     [({}, "a filepath or a manager"),
-     ({"filepath": "m.keras", "manager": FakeManager("epoch")}, "not both"),
+     ({"filepath": "m.stateless", "manager": FakeManager("epoch")}, "not both"),
      ({"manager": FakeManager("epoch"), "save_weights_only": True}, "filepath"),
      ({"manager": FakeManager("epoch"), "save_freq": 5}, r"unit='step'"),
      ({"manager": FakeManager("step")}, r"unit='epoch'")],

@@ -5,10 +5,11 @@
 2. An `nn.Sequential` CNN is compiled and fit with Keras's grammar: a
    progress bar, validation, `ModelCheckpoint` (the best archive so far) and
    `EarlyStopping`; under the hood `fit` runs one jitted pure step per batch.
-3. It prints the test accuracy, saves the model archive, reloads it on the
-   torch and TensorFlow backends (the same JAX graph, lowered onto their
-   ops) and checks that their predictions match JAX's, and writes the
-   training curve as a PNG.
+3. It says what early stopping did and where the best checkpoint went,
+   evaluates on the test folder (with evaluate's own progress bar), saves the
+   model archive, reloads it on the torch and TensorFlow backends (the same
+   JAX graph, lowered onto their ops) and checks that their predictions match
+   JAX's, and writes the training curves (`History.plot`) as a PNG.
 
 It exits 1 if the accuracy is below the bar or a backend disagrees.
 
@@ -79,22 +80,20 @@ def build_model() -> nn.Sequential:
     ])  # fmt: skip
 
 
-def save_curve(history: dict, path: pathlib.Path) -> None:
-    import matplotlib
+def save_curve(history: callbacks.History, path: pathlib.Path) -> None:
+    """The loss and accuracy curves (`History.plot`: epochs from 1, loss on a
+    log axis, the best val_loss epoch marked) as a PNG."""
+    history.plot(monitor="val_loss").savefig(path, dpi=100)
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
 
-    figure, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-    for ax, metric in zip(axes, ("loss", "accuracy")):
-        ax.plot(history[metric], label="train")
-        ax.plot(history[f"val_{metric}"], label="validation")
-        ax.set_xlabel("epoch")
-        ax.set_title(metric)
-        ax.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+def describe_stop(stop: callbacks.EarlyStopping, epochs: int, ran: int) -> str:
+    """What early stopping did, in the console's epoch numbers (from 1)."""
+    best = f"best val_loss {stop.best:.4f} at epoch {stop.best_epoch + 1}"
+    if stop.stopped_epoch:
+        return (f"early stopping ended the run after epoch {ran} of {epochs} "
+                f"(no improvement for {stop.patience} epochs); {best}, whose "
+                "weights were restored")  # fmt: skip
+    return f"ran all {epochs} epochs; {best}"
 
 
 def check_backends(archive: pathlib.Path, images: np.ndarray, expected: np.ndarray):
@@ -134,18 +133,21 @@ def main(epochs: int = 30, seed: int = 0, verbose: int = 1, output=OUTPUT) -> di
         )
         history = model.fit(train, validation_data=validation, epochs=epochs,
                             callbacks=[keep_best, stop], verbose=verbose)  # fmt: skip
-        accuracy = model.evaluate(test, return_dict=True)["accuracy"]
+        print(describe_stop(stop, epochs, len(history.epoch)))
+        print(f"best checkpoint (lowest val_loss): {keep_best.filepath}")
+        accuracy = model.evaluate(test, return_dict=True, verbose=verbose)["accuracy"]
         images = np.concatenate([x for x, _ in test.batches(0)])
     print(f"test accuracy {accuracy:.4f} on {len(images)} digits "
           f"({time.perf_counter() - start:.1f} s)")  # fmt: skip
     archive = output / "digits_cnn.stateless"
     model.save(archive)
+    print(f"final model archive: {archive}")
     differences = check_backends(archive, images, np.asarray(model.predict(images)))
     for backend, difference in differences.items():
         print(f"reloaded on {backend}: largest logit difference from jax "
               f"{difference:.2e}")  # fmt: skip
-    save_curve(history.history, output / "training_curve.png")
-    print(f"wrote {archive} and {output / 'training_curve.png'}")
+    save_curve(history, output / "training_curve.png")
+    print(f"training curves: {output / 'training_curve.png'}")
     return {"accuracy": accuracy, "differences": differences}
 
 

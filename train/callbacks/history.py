@@ -41,3 +41,44 @@ class History(Callback):
         self.epoch.append(epoch)
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(value)
+
+    def plot(
+        self,
+        metrics: list[str] | None = None,
+        monitor: str | None = None,
+        mode: str = "auto",
+    ) -> Any:
+        """The training curves as a matplotlib `Figure` (matplotlib is
+        imported only now): one panel per metric, the loss first, training
+        and validation together, epochs counted from 1 as the progress bar
+        counts them, losses on a log axis, and the best epoch of `monitor`
+        marked on every panel (a vertical line; a point on its own curve).
+
+        Args:
+          metrics: the metrics to draw (default: every one logged, each with
+            its `val_` twin).
+          monitor: the log key whose best epoch is marked (default
+            `"val_loss"`, else `"loss"`); `mode` judges it as EarlyStopping
+            does ("auto", "min", "max").
+
+        Returns:
+          The figure; in a notebook it shows itself, elsewhere
+          `figure.savefig("curves.png")` writes it.
+
+        Raises:
+          ValueError: nothing was logged for a metric asked for.
+
+        Example:
+          >>> history = History()
+          >>> history.epoch = [0, 1, 2]
+          >>> history.history = {"loss": [0.9, 0.5, 0.4], "val_loss": [1.0, 0.6, 0.7]}
+          >>> figure = history.plot()
+          >>> ax = figure.axes[0]
+          >>> ax.get_xlabel(), ax.get_ylabel()
+          ('epoch', 'loss (log scale)')
+          >>> ax.get_legend_handles_labels()[1]
+          ['training', 'validation', 'best epoch 2 (val_loss)']
+        """
+        from train.callbacks.history_plot import plot_history
+
+        return plot_history(self.history, self.epoch, metrics, monitor, mode)

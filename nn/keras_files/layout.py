@@ -157,6 +157,31 @@ def in_order_of(values: dict[str, Any], like: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _layer_pairs(
+    root: H5Tree, path: str, params: dict, state: dict, layer: Any, where: str
+) -> dict[tuple[str, ...], Dataset]:
+    """`pair_layer` for the layer saved at `path`; a model inside the model
+    (Keras's `layers/<name>/layers/...`) pairs layer by layer again."""
+    if not root.has(path):
+        raise KerasFileError(
+            f"{root.source}: no weights for layer {where!r} "
+            f"({type(layer).__name__}); looked for the group {path!r}."
+        )
+    group = root.group(path)
+    if not hasattr(layer, "layers_by_name"):
+        return pair_layer(group, params, state, where)
+    by_object = {id(inner): name for name, inner in layer.layers_by_name().items()}
+    pairs: dict[tuple[str, ...], Dataset] = {}
+    for inner, inner_path in layer_groups(layer):
+        name = by_object.get(id(inner))
+        if name is None or (name not in params and name not in state):
+            continue  # a layer without variables
+        found = _layer_pairs(group, inner_path, params.get(name, {}),
+                             state.get(name, {}), inner, f"{where}/{name}")  # fmt: skip
+        pairs |= {(c, name, *rest): d for (c, *rest), d in found.items()}
+    return pairs
+
+
 def read_into(
     variables: dict[str, Any], root: H5Tree, model: Any, skip_mismatch: bool = False
 ) -> tuple[dict[str, Any], list[str]]:
@@ -172,14 +197,8 @@ def read_into(
         if name is None or (name not in params and name not in state):
             continue  # a layer without variables
         try:
-            if not root.has(path):
-                raise KerasFileError(
-                    f"{root.source}: no weights for layer {name!r} "
-                    f"({type(layer).__name__}); looked for the group {path!r}."
-                )
-            pairs = pair_layer(
-                root.group(path), params.get(name, {}), state.get(name, {}), name
-            )
+            pairs = _layer_pairs(root, path, params.get(name, {}),
+                                 state.get(name, {}), layer, name)  # fmt: skip
             arrays = [(keys, _read(filled, [name, *keys[1:]], keys[0], dataset))
                       for keys, dataset in pairs.items()]  # fmt: skip
         except KerasFileError as error:

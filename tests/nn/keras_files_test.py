@@ -48,7 +48,8 @@ LAYERS = {
     "attention": ("MultiHeadAttention", {"num_heads": 2, "key_dim": 3}, (2, 4, 6)),
     "embedding": ("Embedding", {"input_dim": 10, "output_dim": 3}, (2, 4)),
 }  # fmt: skip
-MODELS = {"cnn": (2, 8, 8, 1), "skip": (2, 5), "lstm": (2, 6), "tiny": (2, 3)}
+MODELS = {"cnn": (2, 8, 8, 1), "skip": (2, 5), "lstm": (2, 6), "tiny": (2, 3),
+          "nested": (2, 4)}  # fmt: skip
 INTEGER_INPUTS = ("embedding", "model_lstm")
 
 
@@ -113,7 +114,11 @@ def _keras_models(keras):
     lstm = keras.Model(ids, L.Dense(1)(L.LSTM(2)(h)))
     tiny = Tiny(4)
     tiny(np.ones((2, 3), np.float32))
-    return {"cnn": cnn, "skip": skip, "lstm": lstm, "tiny": tiny}
+    base = keras.Sequential([keras.Input((4,)), L.Dense(6, activation="relu"),
+                             L.BatchNormalization(), L.Dense(3)])  # fmt: skip
+    x = keras.Input((4,))
+    nested = keras.Model(x, L.Dense(2)(L.Concatenate()([base(x), L.Dense(3)(x)])))
+    return {"cnn": cnn, "skip": skip, "lstm": lstm, "tiny": tiny, "nested": nested}
 
 
 def _keras_layers(keras, folder, cases):
@@ -184,7 +189,7 @@ def _predicts_as_keras(model, name, numbers):
     np.testing.assert_allclose(np.asarray(model(x)), want, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["cnn", "skip", "lstm"])
+@pytest.mark.parametrize("name", ["cnn", "skip", "lstm", "nested"])
 def test_models_saved_by_keras_predict_as_keras(name, keras_files):
     folder, numbers = keras_files
     _predicts_as_keras(nn.load_model(folder / f"{name}.keras"), name, numbers)

@@ -144,14 +144,7 @@ class _Members:
 
     def __init__(self, path: str):
         self.path = path
-        try:
-            self.zip = zipfile.ZipFile(path)
-        except (FileNotFoundError, IsADirectoryError, PermissionError):
-            raise
-        except Exception as error:
-            raise ArchiveError(
-                f"{path} is not a readable zip archive: {error}"
-            ) from None
+        self.zip = open_zip(path)
         self.infos: dict[str, zipfile.ZipInfo] = {}
         for info in self.zip.infolist():
             self._admit(info)
@@ -200,24 +193,45 @@ class _Members:
 
     def read(self, name: str, limit: int, why: str = "") -> bytes:
         """The member's bytes, refused unread when it declares over `limit`."""
-        info = self.infos[name]
-        if info.file_size > limit:
-            raise ArchiveError(
-                f"{self.path}: member {name} declares {info.file_size} bytes, over "
-                f"the {limit}-byte limit{why}."
-            )
-        try:
-            with self.zip.open(info) as file:
-                data = file.read(limit + 1)
-        except Exception as error:
-            raise ArchiveError(f"{self.path}: cannot read {name}: {error}") from None
-        if len(data) != info.file_size:
-            raise ArchiveError(f"{self.path}: member {name} has an inconsistent size.")
+        data = read_member(self.zip, self.infos[name], self.path, limit, why)
         if name != "metadata.json" and (
             self.checksums.get(name) != hashlib.sha256(data).hexdigest()
         ):
             raise ArchiveError(f"{self.path}: {name} fails its sha256 checksum.")
         return data
+
+
+def open_zip(path: str) -> zipfile.ZipFile:
+    """The zip at `path`; anything unreadable in it raises `ArchiveError`
+    (a missing file or folder, or no permission, stays an `OSError`)."""
+    try:
+        return zipfile.ZipFile(path)
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except Exception as error:
+        raise ArchiveError(f"{path} is not a readable zip archive: {error}") from None
+
+
+def read_member(
+    file: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, limit: int, why: str = ""
+) -> bytes:
+    """A zip member's bytes, refused unread when it declares over `limit`
+    (`why` says what set the limit), and refused when it holds another size
+    than it declares."""
+    name = info.filename
+    if info.file_size > limit:
+        raise ArchiveError(
+            f"{path}: member {name} declares {info.file_size} bytes, over "
+            f"the {limit}-byte limit{why}."
+        )
+    try:
+        with file.open(info) as member:
+            data = member.read(limit + 1)
+    except Exception as error:
+        raise ArchiveError(f"{path}: cannot read {name}: {error}") from None
+    if len(data) != info.file_size:
+        raise ArchiveError(f"{path}: member {name} has an inconsistent size.")
+    return data
 
 
 def check_member_name(path: str, name: str) -> None:

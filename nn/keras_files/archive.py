@@ -33,6 +33,7 @@ MEMBERS = ("metadata.json", "config.json", WEIGHTS)
 VARIABLE_COPIES = 4
 H5_OVERHEAD = 1024**2
 H5_PER_ARRAY = 16 * 1024
+BUDGET_REASON = " (set by the variables the model holds)"
 
 
 def is_keras_archive(path: str | os.PathLike) -> bool:
@@ -40,7 +41,7 @@ def is_keras_archive(path: str | os.PathLike) -> bool:
     try:
         with zipfile.ZipFile(path) as file:
             return WEIGHTS in file.namelist()
-    except (OSError, zipfile.BadZipFile):
+    except Exception:  # not a zip, or a corrupt one: our archive's reader says why
         return False
 
 
@@ -68,26 +69,11 @@ def _members(file: zipfile.ZipFile, path: str) -> dict[str, zipfile.ZipInfo]:
     return found
 
 
-def _read(file: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, limit: int) -> bytes:
-    if info.file_size > limit:
-        raise KerasFileError(
-            f"{path}: member {info.filename} declares {info.file_size} bytes, over "
-            f"the {limit}-byte limit (set by the variables the model holds)."
-        )
-    with file.open(info) as member:
-        data = member.read(limit + 1)
-    if len(data) != info.file_size:
-        raise KerasFileError(
-            f"{path}: member {info.filename} has an inconsistent size."
-        )
-    return data
-
-
 def _input_specs(model: Any, spec: dict[str, Any], path: str) -> tuple[Any, ...]:
     if getattr(model, "input_specs", None) is not None:
         return model.input_specs
     shape = keras_config.build_shape(spec)
-    if shape is None:
+    if not shape:
         raise KerasFileError(
             f"{path}: the Keras model was saved unbuilt (no input shape); call "
             "it on data in Keras before saving."
@@ -131,9 +117,11 @@ def load_keras_weights(model: Any, filepath: Any, skip_mismatch: bool) -> list[s
     ordered = in_order_of(model.variables, fresh)
     data: bytes | str = path
     if is_keras_archive(path):
-        with zipfile.ZipFile(path) as file:
+        with archive.open_zip(path) as file:
             members = _members(file, path)
-            data = _read(file, members[WEIGHTS], path, _budget(fresh))
+            data = archive.read_member(
+                file, members[WEIGHTS], path, _budget(fresh), BUDGET_REASON
+            )
         path = f"{path}/{WEIGHTS}"
     variables, skipped = read_h5_weights(data, path, model, ordered, skip_mismatch)
     model.variables = variables
@@ -152,13 +140,11 @@ def load_keras_model(
         option this project has no counterpart for (the message says which).
     """
     path = os.fspath(filepath)
-    try:
-        file = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as error:
-        raise KerasFileError(f"{path} is not a readable zip archive: {error}") from None
-    with file:
+    with archive.open_zip(path) as file:
         members = _members(file, path)
-        raw = _read(file, members["config.json"], path, archive.MAX_JSON_BYTES)
+        raw = archive.read_member(
+            file, members["config.json"], path, archive.MAX_JSON_BYTES
+        )
         spec = archive.parse_json(raw, "config.json")
         ours = keras_config.model_spec(spec, custom_objects)
         try:
@@ -169,7 +155,9 @@ def load_keras_model(
             raise KerasFileError(f"{path}: cannot rebuild the model: {error}") from None
         specs = _input_specs(model, spec, path)
         variables = model.init(random.key(0), *specs)  # eagerly: creation order
-        data = _read(file, members[WEIGHTS], path, _budget(variables))
+        data = archive.read_member(
+            file, members[WEIGHTS], path, _budget(variables), BUDGET_REASON
+        )
     model.variables, _ = read_h5_weights(data, f"{path}/{WEIGHTS}", model, variables)
     model.input_specs = specs
     if compile and spec.get("compile_config"):
@@ -191,7 +179,7 @@ def _compile(model: Any, config: dict[str, Any], path: str) -> None:
                 {
                     "class_name": optimizer["class_name"],
                     "config": _optimizer_options(optimizer["config"]),
-                }  # fmt: skip
+                }
             )
         model.compile(
             optimizer=optimizer, loss=data.get("loss"), metrics=data.get("metrics"),

@@ -71,7 +71,7 @@ def plain(value: Any, where: str, custom_objects: Any = None) -> Any:
             "instead of a Lambda."
         )
     if name == "__tuple__":
-        return [plain(v, where) for v in config["value"]]
+        return [plain(v, where, custom_objects) for v in config["value"]]
     if name in POLICIES:
         return config["name"]
     if name == "function":  # a function by its (registered) name
@@ -168,7 +168,9 @@ def layer_spec(spec: Any, custom_objects: Any, where: str) -> dict[str, Any]:
     return {"class_name": name, "config": _fit(cls, config, class_name, where)}
 
 
-def _build_shape(spec: dict[str, Any]) -> list[Any] | None:
+def build_shape(spec: dict[str, Any]) -> list[Any] | None:
+    """The input shape (batch first) a Keras model or layer was built with,
+    if saved (a subclassed model's only record of its inputs)."""
     build = spec.get("build_config") or {}
     shape = build.get("input_shape")
     return plain(shape, "build_config") if isinstance(shape, list) else None
@@ -181,7 +183,7 @@ def _sequential(spec: dict[str, Any], custom_objects: Any, where: str) -> dict:
     if items and items[0].get("class_name") == "InputLayer":
         first = _input_layer(plain(items.pop(0)["config"], where), where)["config"]
         ours |= {"input_shape": first["shape"], "input_dtype": first["dtype"]}
-    elif (shape := _build_shape(spec)) is not None:
+    elif (shape := build_shape(spec)) is not None:
         ours |= {"input_shape": shape[1:], "input_dtype": "float32"}
     ours["layers"] = _layer_specs(items, custom_objects, where)
     return {"class_name": "Sequential", "config": ours}
@@ -270,9 +272,3 @@ def _functional(spec: dict[str, Any], custom_objects: Any, where: str) -> dict:
 def model_spec(spec: Any, custom_objects: Any) -> dict[str, Any]:
     """A Keras model's serialized config as a spec `registry.deserialize` builds."""
     return layer_spec(spec, custom_objects, "config.json")
-
-
-def build_shape(spec: dict[str, Any]) -> tuple[Any, ...] | None:
-    """The input shape a subclassed Keras model was built with, if saved."""
-    shape = _build_shape(spec)
-    return None if shape is None else tuple(shape)

@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import jax.numpy as jnp
@@ -170,16 +171,22 @@ def _layer_pairs(
     group = root.group(path)
     if not hasattr(layer, "layers_by_name"):
         return pair_layer(group, params, state, where)
-    by_object = {id(inner): name for name, inner in layer.layers_by_name().items()}
     pairs: dict[tuple[str, ...], Dataset] = {}
-    for inner, inner_path in layer_groups(layer):
-        name = by_object.get(id(inner))
-        if name is None or (name not in params and name not in state):
-            continue  # a layer without variables
+    for name, inner, inner_path in _weighted_layers(layer, params, state):
         found = _layer_pairs(group, inner_path, params.get(name, {}),
                              state.get(name, {}), inner, f"{where}/{name}")  # fmt: skip
         pairs |= {(c, name, *rest): d for (c, *rest), d in found.items()}
     return pairs
+
+
+def _weighted_layers(model: Any, params: dict, state: dict) -> Iterator[tuple]:
+    """`(name, layer, group path)` of each of the model's layers that holds
+    variables, `name` keying them in `params` and `state`."""
+    by_object = {id(layer): name for name, layer in model.layers_by_name().items()}
+    for layer, path in layer_groups(model):
+        name = by_object.get(id(layer))
+        if name is not None and (name in params or name in state):
+            yield name, layer, path
 
 
 def read_into(
@@ -189,13 +196,9 @@ def read_into(
     `root`, and what was skipped: with `skip_mismatch`, a layer whose
     weights do not fit keeps its values and is named in the list."""
     params, state = variables.get("params", {}), variables.get("state", {})
-    by_object = {id(layer): name for name, layer in model.layers_by_name().items()}
-    filled = {"params": dict(params), "state": dict(state)}
+    filled = _copy_dicts({"params": params, "state": state})
     skipped = []
-    for layer, path in layer_groups(model):
-        name = by_object.get(id(layer))
-        if name is None or (name not in params and name not in state):
-            continue  # a layer without variables
+    for name, layer, path in _weighted_layers(model, params, state):
         try:
             pairs = _layer_pairs(root, path, params.get(name, {}),
                                  state.get(name, {}), layer, name)  # fmt: skip
@@ -219,8 +222,14 @@ def _read(filled: dict[str, Any], keys: list[str], collection: str, dataset: Dat
     return jnp.asarray(dataset.read(np.shape(like), like.dtype, where))
 
 
+def _copy_dicts(tree: Any) -> Any:
+    """`tree` with every dict new (the arrays shared), for `_put` to fill."""
+    if isinstance(tree, dict):
+        return {k: _copy_dicts(v) for k, v in tree.items()}
+    return tree
+
+
 def _put(tree: dict[str, Any], keys: list[str], array: Any) -> None:
     for key in keys[:-1]:
-        tree[key] = dict(tree[key])
         tree = tree[key]
     tree[keys[-1]] = array

@@ -55,15 +55,12 @@ def _cast_float(leaf: Any, dtype: str) -> Any:
 
 
 def _cast_floats(tree: Any, dtype: str) -> Any:
-    return jax.tree.map(lambda leaf: _cast_float(leaf, dtype), tree)
-
-
-def _cast_variables(tree: Any, dtype: str) -> Any:
-    """`_cast_floats` keeping each dict's order: variables stay in the order
-    the layer created them (Keras's weights files are read in that order)."""
+    """`tree` with its float leaves in `dtype`, each dict in its own key order
+    (so variables stay in the order the layer created them, the order
+    Keras's weights files are read in; `jax.tree.map` would sort them)."""
     if isinstance(tree, dict):
-        return {k: _cast_variables(v, dtype) for k, v in tree.items()}
-    return _cast_floats(tree, dtype)
+        return {k: _cast_floats(v, dtype) for k, v in tree.items()}
+    return jax.tree.map(lambda leaf: _cast_float(leaf, dtype), tree)
 
 
 def _outermost(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -132,8 +129,6 @@ def wrap_init(init: Callable[..., Any]) -> Callable[..., Any]:
             return init(self, key, *inputs, **kwargs)
         if getattr(self, "autocast", True):
             inputs = _cast_floats(inputs, policy.compute_dtype)
-        return _cast_variables(
-            init(self, key, *inputs, **kwargs), policy.variable_dtype
-        )
+        return _cast_floats(init(self, key, *inputs, **kwargs), policy.variable_dtype)
 
     return run

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench
+.PHONY: demo test bench notebooks
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ demo: $(VENV)/.installed-demo
 test: $(VENV)/.installed-test
 	$(PY) -m ruff check .
 	$(PY) -m pytest -n 2 --dist loadfile
+
+# Runs the notebooks and stores their outputs and figures in them (what GitHub shows).
+notebooks: $(VENV)/.installed-test
+	$(PY) -m tests.notebook_runner
 
 bench: $(VENV)/.installed-bench
 	$(PY) bench/ops_overhead.py

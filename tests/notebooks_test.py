@@ -1,28 +1,33 @@
-"""Every research notebook in `notebooks/` runs top to bottom, in its own kernel.
+"""Every research notebook in `notebooks/` runs top to bottom, in its own kernel,
+and is stored with the outputs and figures of such a run.
 
 Each notebook asserts something real in its cells (an accuracy bar, exact equality
 after a reload, identical histories), so a regression fails the notebook and this
-test shows the cell and its traceback. The kernel is this interpreter: a kernelspec
-written to a temporary directory points at `sys.executable`, whatever kernels
-Jupyter would otherwise find, and the notebooks run from the repository root.
+test shows the cell and its traceback. The stored outputs are what a reader sees
+on GitHub; `make notebooks` refreshes them (tests/notebook_runner.py). They are
+checked for being whole (every cell ran, in order, none failed) and for their
+figures, not for their numbers to the last digit.
 """
 
 from __future__ import annotations
 
-import json
-import pathlib
+import base64
 import sys
-import time
 
 import ipykernel  # noqa: F401  (the kernel runs it: fail here when it is missing)
-import nbclient
 import nbformat
 import pytest
-from jupyter_client import kernelspec, manager
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+from tests import notebook_runner
+
+NOTEBOOKS = notebook_runner.NOTEBOOKS
 EXPECTED = ["01", "02", "03", "04", "05", "06", "07"]
+
+# The least number of stored figures (PNG outputs) where a figure says more than
+# numbers: 03 the training curves, a confusion matrix and sample predictions with
+# their images; 04 a Trainer's curves; 05 the loss under three dtype policies;
+# 07 a lowered model's logits beside JAX's.
+FIGURES = {"03": 3, "04": 1, "05": 1, "07": 1}
 
 # Run first, in the kernel: which Python it is.
 _PROBE = "import sys\nprint(sys.prefix)"
@@ -30,17 +35,7 @@ _PROBE = "import sys\nprint(sys.prefix)"
 
 @pytest.fixture(scope="module")
 def kernel_dirs(tmp_path_factory) -> list[str]:
-    """A directory holding one kernelspec, `python3`, that runs this interpreter."""
-    root = tmp_path_factory.mktemp("kernels")
-    spec = root / "python3"
-    spec.mkdir()
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    spec.joinpath("kernel.json").write_text(
-        json.dumps(
-            {"argv": argv, "display_name": "Python 3 (tests)", "language": "python"}
-        )
-    )
-    return [str(root)]
+    return notebook_runner.write_kernelspec(tmp_path_factory.mktemp("kernels"))
 
 
 def test_notebooks_01_to_07_are_there():
@@ -48,14 +43,37 @@ def test_notebooks_01_to_07_are_there():
     assert all(p in prefixes for p in EXPECTED), prefixes
 
 
+def _pngs(nb) -> list[bytes]:
+    """The stored figures of `nb`, decoded."""
+    return [
+        base64.b64decode(out["data"]["image/png"])
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+        if "image/png" in out.get("data", {})
+    ]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_is_saved_without_outputs(path):
-    """Outputs stay out of the repository, so diffs show only what was written."""
+def test_notebook_is_stored_with_the_outputs_of_one_run(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, cell.source[:80]
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    counts = [cell.execution_count for cell in code]
+    assert counts == list(range(1, len(code) + 1)), (
+        f"{path.name}: execution counts {counts}: not one run from the top; "
+        "refresh the outputs with `make notebooks`"
+    )
+    for cell in code:
+        kinds = [out.output_type for out in cell.outputs]
+        assert "error" not in kinds, f"{path.name}: a stored error in {cell.source!r}"
+        assert not any("\r" in out.get("text", "") for out in cell.outputs), (
+            f"{path.name}: a progress bar's redraws stored raw; run `make notebooks`"
+        )
+    assert any(cell.outputs for cell in code), f"{path.name} holds no outputs"
+    figures, want = _pngs(nb), FIGURES.get(path.name[:2], 0)
+    assert len(figures) >= want, f"{path.name}: {len(figures)} figures, {want} drawn"
+    assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png in figures)
 
 
 # The four heaviest (17-21 s of a worker each) run with -m slow, to keep the
@@ -76,20 +94,12 @@ _SLOW = {"03", "04", "05", "07"}
 )
 def test_notebook_runs_top_to_bottom(path, kernel_dirs):
     nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
     nb.cells.insert(0, nbformat.v4.new_code_cell(_PROBE))
-    specs = kernelspec.KernelSpecManager(kernel_dirs=kernel_dirs)
-    km = manager.AsyncKernelManager(kernel_name="python3", kernel_spec_manager=specs)
-    client = nbclient.NotebookClient(
-        nb,
-        km=km,
-        timeout=300,
-        kernel_name="python3",
-        shutdown_kernel="immediate",
-        resources={"metadata": {"path": str(ROOT)}},
-    )
-    start = time.perf_counter()
-    client.execute(cleanup_kc=True)  # raises CellExecutionError naming the cell
-    seconds = time.perf_counter() - start
+    seconds = notebook_runner.execute(nb, kernel_dirs)  # raises naming the cell
     probe = "".join(out.get("text", "") for out in nb.cells[0].outputs).strip()
     assert probe == sys.prefix, f"the kernel ran {probe!r}, not this interpreter"
+    assert len(_pngs(nb)) >= FIGURES.get(path.name[:2], 0), "a figure was not drawn"
     print(f"{path.name}: {seconds:.1f} s")

@@ -62,8 +62,9 @@ class History(Callback):
             does ("auto", "min", "max").
 
         Returns:
-          The figure; in a notebook it shows itself, elsewhere
-          `figure.savefig("curves.png")` writes it.
+          The figure; in a notebook it shows itself as a cell's last value
+          (after `%matplotlib inline`, or once pyplot is imported),
+          elsewhere `figure.savefig("curves.png")` writes it.
 
         Raises:
           ValueError: nothing was logged for a metric asked for.

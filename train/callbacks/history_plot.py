@@ -101,6 +101,7 @@ def _panel(ax, history, x, name, best, monitor):
                    label=f"best epoch {best[0]} ({monitor})")  # fmt: skip
         if name == monitor.removeprefix(VALIDATION_PREFIX):
             ax.plot(*best, "o", color="tab:red", markersize=7)
+    ax.xaxis.get_major_locator().set_params(integer=True)  # no epoch 2.5
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"{name} (log scale)" if ax.get_yscale() == "log" else name)
     ax.set_title(name)

@@ -61,6 +61,14 @@ def test_the_best_epoch_is_marked_on_every_panel_and_pointed_on_its_curve():
     assert "best epoch 4 (val_accuracy)" in _lines(by_accuracy.axes[1])
 
 
+def test_the_epoch_axis_ticks_whole_epochs_only():
+    figure = _history({"loss": list(np.linspace(2.0, 0.1, 21))}).plot()
+    figure.draw_without_rendering()  # the ticks as laid out for the page
+    ticks = figure.axes[0].get_xticks()
+    assert len(ticks) > 3
+    np.testing.assert_array_equal(ticks, np.round(ticks))  # no epoch 2.5
+
+
 def test_a_resumed_run_counts_epochs_as_its_progress_bar_did():
     figure = _history(first=10).plot(metrics=["loss"])
     assert len(figure.axes) == 1

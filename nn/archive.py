@@ -44,6 +44,7 @@ import stateless
 from nn import registry
 from nn.models.atomic_files import write_atomically
 from nn.models.npz_reader import array_allowance, read_npz, specs_of
+from nn.models.saving import loss_objects
 from nn.models.weights import npz_bytes, zip_bytes
 from stateless import mixed_precision, random
 from stateless.added_losses import shapes_of
@@ -443,7 +444,7 @@ def _load(
             optimizer = optimizers.deserialize(compiled.get("optimizer"))
         with _guard("config.json: cannot compile"):
             model.compile(
-                optimizer=optimizer, loss=compiled["loss"],
+                optimizer=optimizer, loss=loss_objects(compiled["loss"]),
                 metrics=compiled.get("metrics"),
                 loss_weights=compiled.get("loss_weights"),
                 weighted_metrics=compiled.get("weighted_metrics"),

@@ -17,6 +17,7 @@ import jax
 
 from nn.models import weights
 from stateless.errors import VariablesError
+from train import losses as losses_lib
 from train import optimizers as optimizers_lib
 
 
@@ -32,6 +33,24 @@ def _writable(path: Any, overwrite: bool, what: str) -> str:
 
 def _spec(obj: Any) -> dict[str, Any]:
     return {"class_name": type(obj).__name__, "config": obj.get_config()}
+
+
+def _is_spec(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"class_name", "config"}
+
+
+def loss_objects(loss: Any) -> Any:
+    """A saved `compile` loss (a name, a spec, or a list or dict of them per
+    output) with every spec made a loss object again, so that a reloaded
+    model's `model.loss` equals the one it was compiled with.
+
+    Example:
+      >>> loss_objects({"class_name": "Huber", "config": {"delta": 2.0}}).delta
+      2.0
+    """
+    return jax.tree.map(
+        lambda v: losses_lib.get(v) if _is_spec(v) else v, loss, is_leaf=_is_spec
+    )
 
 
 def _is_object(value: Any) -> bool:
@@ -173,4 +192,5 @@ class SavingMixin:
         """
         config = dict(config)
         optimizer = optimizers_lib.deserialize(config.pop("optimizer"))
+        config["loss"] = loss_objects(config.get("loss"))
         self.compile(optimizer=optimizer, **config)

@@ -124,8 +124,8 @@ class TrainingMixin:
         Example:
           >>> model = nn.Sequential([layers.Input((4,)), layers.Dense(2)])
           >>> model.compile(optimizer="adam", loss="mse", metrics=["mae"])
-          >>> model.optimizer
-          <Adam learning_rate=0.001>
+          >>> model.optimizer, model.loss
+          (<Adam learning_rate=0.001>, 'mse')
         """
         variables = self.variables  # from here on, the new trainer holds them
         trainer = Trainer(
@@ -140,7 +140,7 @@ class TrainingMixin:
         )  # fmt: skip
         trainer.context.variables = variables
         self.trainer, self.__dict__["_variables"] = trainer, None
-        self.optimizer = self.trainer.optimizer
+        self.optimizer, self.loss = self.trainer.optimizer, loss  # as Keras keeps them
         self._compile_args = {
             "loss": loss, "loss_weights": loss_weights, "metrics": metrics,
             "weighted_metrics": weighted_metrics, "run_eagerly": run_eagerly,

@@ -43,6 +43,7 @@ class Metric(KerasStateless, ABC):
     Args:
       name: the key of the metric in logs; defaults to Keras's snake-case name
         (keyword-only).
+      dtype: None or "float32", the dtype of the accumulators (keyword-only).
 
     Example:
       >>> from train.metrics import Mean
@@ -53,18 +54,25 @@ class Metric(KerasStateless, ABC):
     """
 
     name: str | None = field(default=None, kw_only=True)
+    dtype: Any = field(default=None, kw_only=True)
     default_name: ClassVar[str] = "metric"
 
     def __init__(self, *, name: str | None = None, dtype: Any = None):
         """Keras's signature, for a subclass written Keras's way (built-in
         metrics are dataclasses with their own `__init__`)."""
-        del dtype  # accumulators are float32 unless add_variable says otherwise
         object.__setattr__(self, "name", name)
+        object.__setattr__(self, "dtype", dtype)
         self.__post_init__()
 
     def __post_init__(self):
         if self.name is None:
             object.__setattr__(self, "name", self.default_name)
+        if self.dtype not in (None, "float32"):
+            raise ValueError(
+                f"{owner_name(self)}: dtype={self.dtype!r}: accumulators and "
+                "results are float32 here (under a mixed-precision policy too, as "
+                "in Keras). Hint: leave dtype unset."
+            )
 
     def __init_subclass__(cls, **kwargs: Any):
         """A subclass with `update_state` is written Keras's way: its pure

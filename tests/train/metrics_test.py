@@ -349,15 +349,6 @@ def test_config_round_trip(metric):
     assert rebuilt == metric and hash(rebuilt) == hash(metric)
 
 
-def test_default_names_are_keras_names():
-    names = [cls().name for cls in metrics._CLASSES]
-    assert names == [
-        "mean", "accuracy", "binary_accuracy", "categorical_accuracy",
-        "sparse_categorical_accuracy", "top_k_categorical_accuracy",
-        "mean_squared_error", "mean_absolute_error", "precision", "recall", "auc",
-    ]  # fmt: skip
-
-
 @pytest.mark.parametrize(
     "make",
     [

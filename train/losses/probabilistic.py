@@ -154,7 +154,7 @@ def _class_ids_last(owner: Any, y_true: Any, y_pred: Any, axis: int) -> tuple[An
     return ops.cast(labels, "int32"), y_pred
 
 
-def _sparse_values(owner, y_true, y_pred, from_logits, ignore_class, axis):
+def sparse_values(owner, y_true, y_pred, from_logits, ignore_class, axis):
     """Per-example values and the mask of the labels that count."""
     labels, y_pred = _class_ids_last(owner, y_true, y_pred, axis)
     mask = None
@@ -178,7 +178,7 @@ def sparse_categorical_crossentropy(
     """Cross-entropy of integer class ids against scores along `axis`; an
     `ignore_class` label gives 0."""
     y_pred = as_floats(y_pred, y_pred)[1]
-    values, _ = _sparse_values(
+    values, _ = sparse_values(
         "sparse_categorical_crossentropy", y_true, y_pred, from_logits,
         ignore_class, axis,
     )  # fmt: skip
@@ -375,7 +375,7 @@ class SparseCategoricalCrossentropy(Loss):
         return class_id_flag(y_true, y_pred.shape[self.axis], self.ignore_class)
 
     def call(self, y_true, y_pred):
-        return _sparse_values(
+        return sparse_values(
             self, y_true, y_pred, self.from_logits, self.ignore_class, self.axis
         )
 

@@ -1,0 +1,108 @@
+"""The metric families beyond their numbers (held to Keras in
+metrics_keras_test.py): configs round-trip, names resolve, `fit` logs them and
+`evaluate` reports what the same metric says of `predict`'s outputs, and a
+compiled model comes back from its archive with them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_diabetes
+
+import nn
+from nn import layers
+from train import losses, metrics, optimizers
+
+NON_DEFAULT = [
+    metrics.Mean(name="m"),
+    metrics.Sum(),
+    metrics.Accuracy(),
+    metrics.BinaryAccuracy(threshold=0.2),
+    metrics.CategoricalAccuracy(),
+    metrics.SparseCategoricalAccuracy(),
+    metrics.TopKCategoricalAccuracy(k=3),
+    metrics.SparseTopKCategoricalAccuracy(k=2, from_sorted_ids=True),
+    metrics.MeanSquaredError(),
+    metrics.MeanAbsoluteError(),
+    metrics.MeanAbsolutePercentageError(),
+    metrics.MeanSquaredLogarithmicError(),
+    metrics.RootMeanSquaredError(),
+    metrics.LogCoshError(),
+    metrics.CosineSimilarity(axis=1),
+    metrics.BinaryCrossentropy(from_logits=True, label_smoothing=0.1),
+    metrics.CategoricalCrossentropy(axis=1),
+    metrics.SparseCategoricalCrossentropy(ignore_class=0),
+    metrics.KLDivergence(),
+    metrics.Poisson(),
+    metrics.Hinge(),
+    metrics.SquaredHinge(),
+    metrics.CategoricalHinge(),
+    metrics.PearsonCorrelation(axis=0),
+    metrics.ConcordanceCorrelation(axis=0),
+    metrics.Precision(thresholds=(0.3, 0.7)),
+    metrics.Recall(),
+    metrics.AUC(num_thresholds=20),
+]
+
+
+def test_every_class_has_a_non_default_case_here():
+    assert {type(m) for m in NON_DEFAULT} == set(metrics.CLASSES)
+
+
+@pytest.mark.parametrize("metric", NON_DEFAULT, ids=lambda m: type(m).__name__)
+def test_a_metric_round_trips_through_its_config_as_json(metric):
+    data = json.loads(json.dumps(metrics.serialize(metric)))
+    rebuilt = metrics.deserialize(data)
+    assert rebuilt == metric and hash(rebuilt) == hash(metric)
+
+
+@pytest.mark.parametrize(
+    "name, cls",
+    [("rmse", metrics.RootMeanSquaredError),
+     ("mape", metrics.MeanAbsolutePercentageError),
+     ("logcosh", metrics.LogCoshError), ("kld", metrics.KLDivergence),
+     ("pearson_correlation", metrics.PearsonCorrelation), ("sum", metrics.Sum),
+     ("sparse_top_k_categorical_accuracy", metrics.SparseTopKCategoricalAccuracy)],
+)  # fmt: skip
+def test_keras_names_resolve_and_name_the_log(name, cls):
+    metric = metrics.get(name)
+    assert type(metric) is cls and metric.name == name
+
+
+def test_a_metric_refuses_a_dtype_other_than_float32_and_says_why():
+    assert metrics.Mean(dtype="float32").dtype == "float32"
+    with pytest.raises(ValueError, match="Mean 'mean': dtype='float16': accumulators"):
+        metrics.Mean(dtype="float16")
+
+
+def test_a_wrapper_of_an_unknown_function_cannot_come_back_from_a_config():
+    wrapper = metrics.MeanMetricWrapper(lambda t, p: abs(t - p), name="gap")
+    with pytest.raises(ValueError, match="cannot rebuild fn='<lambda>'"):
+        metrics.deserialize(metrics.serialize(wrapper))
+
+
+def test_fit_logs_regression_metrics_that_evaluate_agrees_with(tmp_path):
+    x, y = load_diabetes(return_X_y=True)
+    x, y = x.astype(np.float32), (y / 100.0).astype(np.float32)[:, None]
+    model = nn.Sequential([layers.Input((10,)), layers.Dense(16, activation="relu"),
+                           layers.Dense(1)])  # fmt: skip
+    tracked = ["rmse", "mape", metrics.PearsonCorrelation(axis=0),
+               metrics.LogCoshError(),
+               metrics.MeanMetricWrapper(losses.huber)]  # fmt: skip
+    model.compile(optimizer=optimizers.Adam(1e-2), loss="mse", metrics=tracked)
+    history = model.fit(x[:384], y[:384], batch_size=384, epochs=60, verbose=0)
+    names = ["loss", "rmse", "mape", "pearson_correlation", "logcosh", "huber"]
+    assert list(history.history) == names
+    scores = model.evaluate(x[384:], y[384:], batch_size=58, return_dict=True)
+    assert scores["pearson_correlation"] > 0.6  # it learned something
+    predictions = model.predict(x[384:], batch_size=58, verbose=0)
+    rmse = metrics.RootMeanSquaredError()
+    state = rmse.update(rmse.init(), y[384:], predictions)
+    np.testing.assert_allclose(scores["rmse"], float(rmse.result(state)), rtol=1e-5)
+    model.save(tmp_path / "m.stateless")
+    again = nn.load_model(tmp_path / "m.stateless").evaluate(
+        x[384:], y[384:], batch_size=58, return_dict=True
+    )
+    assert again == scores

@@ -1,7 +1,7 @@
 """The metric contract: a frozen config with pure `init`/`update`/`result`/`merge`.
 
-Shared by `train.metrics` and `train.confusion_metrics`; the public names are
-re-exported from `train.metrics`.
+Shared by the `train.metrics` package; the public names are re-exported
+from `train.metrics`.
 """
 
 from __future__ import annotations

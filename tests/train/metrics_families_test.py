@@ -41,14 +41,37 @@ NON_DEFAULT = [
     metrics.CategoricalHinge(),
     metrics.PearsonCorrelation(axis=0),
     metrics.ConcordanceCorrelation(axis=0),
-    metrics.Precision(thresholds=(0.3, 0.7)),
-    metrics.Recall(),
+    metrics.TruePositives(thresholds=(0.2, 0.4)),
+    metrics.FalsePositives(thresholds=0.7),
+    metrics.TrueNegatives(),
+    metrics.FalseNegatives(),
+    metrics.Precision(thresholds=(0.3, 0.7), class_id=1),
+    metrics.Recall(top_k=2),
     metrics.AUC(num_thresholds=20),
+    metrics.SensitivityAtSpecificity(0.8, num_thresholds=50),
+    metrics.SpecificityAtSensitivity(0.4, class_id=2),
+    metrics.PrecisionAtRecall(recall=0.9),
+    metrics.RecallAtPrecision(precision=0.3),
 ]
 
 
 def test_every_class_has_a_non_default_case_here():
-    assert {type(m) for m in NON_DEFAULT} == set(metrics.CLASSES)
+    every = set(metrics.CLASSES) | set(metrics._OPERATING_POINTS)
+    assert {type(m) for m in NON_DEFAULT} == every
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [(lambda: metrics.PrecisionAtRecall(1.5),
+      r"recall must lie in \[0, 1\], received 1.5"),
+     (lambda: metrics.RecallAtPrecision(0.5, num_thresholds=0),
+      "num_thresholds must be an int > 0, got 0"),
+     (lambda: metrics.TruePositives(thresholds=(0.5, 2.0)),
+      r"thresholds must be numbers in \[0, 1\]")],
+)  # fmt: skip
+def test_bad_hyperparameters_are_refused_by_name(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
 
 
 @pytest.mark.parametrize("metric", NON_DEFAULT, ids=lambda m: type(m).__name__)

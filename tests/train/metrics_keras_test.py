@@ -51,6 +51,24 @@ CASES = [
     ("categorical_hinge", "CategoricalHinge", {}, "onehot"),
     ("pearson", "PearsonCorrelation", {}, "real"),
     ("concordance", "ConcordanceCorrelation", {}, "real"),
+    ("tp", "TruePositives", {}, "binary"),
+    ("fp_two_thresholds", "FalsePositives", {"thresholds": [0.2, 0.6]}, "binary"),
+    ("tn", "TrueNegatives", {"thresholds": 0.3}, "binary"),
+    ("fn", "FalseNegatives", {}, "binary"),
+    ("precision", "Precision", {}, "binary"),
+    ("precision_top_k", "Precision", {"top_k": 2}, "onehot"),
+    ("precision_top_2_class_0", "Precision", {"top_k": 2, "class_id": 0}, "onehot"),
+    ("recall_class_1", "Recall", {"class_id": 1, "thresholds": 0.2}, "onehot"),
+    ("recall_two_thresholds", "Recall", {"thresholds": [0.3, 0.5]}, "binary"),
+    ("sensitivity_at_specificity", "SensitivityAtSpecificity",
+     {"specificity": 0.6}, "binary"),
+    ("specificity_at_sensitivity", "SpecificityAtSensitivity",
+     {"sensitivity": 0.7, "num_thresholds": 50}, "binary"),
+    ("precision_at_recall_class_0", "PrecisionAtRecall",
+     {"recall": 0.5, "class_id": 0}, "onehot"),
+    ("recall_at_precision", "RecallAtPrecision", {"precision": 0.6}, "binary"),
+    ("auc", "AUC", {}, "binary"),
+    ("auc_pr", "AUC", {"curve": "PR", "num_thresholds": 50}, "binary"),
 ]  # fmt: skip
 FUNCTIONS = [
     ("accuracy", {}, "ints"),
@@ -64,11 +82,12 @@ FUNCTIONS = [
 ]
 # keras.metrics names not here yet (issue 33's next metrics slice).
 NOT_YET = {
-    "BinaryIoU", "F1Score", "FBetaScore", "FalseNegatives", "FalsePositives", "IoU",
-    "MeanIoU", "OneHotIoU", "OneHotMeanIoU", "PrecisionAtRecall", "R2Score",
-    "RecallAtPrecision", "SensitivityAtSpecificity", "SpecificityAtSensitivity",
-    "TrueNegatives", "TruePositives",
+    "BinaryIoU", "F1Score", "FBetaScore", "IoU", "MeanIoU", "OneHotIoU",
+    "OneHotMeanIoU", "R2Score",
 }  # fmt: skip
+# AUC's multi_label, num_labels, label_weights, thresholds and summation_method
+# are not here yet (the same slice): its signature is left out of the comparison.
+SIGNATURE_NOT_YET = {"AUC"}
 
 
 def _probs(rng, shape):
@@ -200,7 +219,7 @@ def test_keras_metric_names_are_here_but_the_next_slice(keras):
     names = json.loads(str(keras["names"]))
     missing = [n for n in names if n not in NOT_YET and not hasattr(metrics, n)]
     assert not missing, f"keras.metrics names missing from train.metrics: {missing}"
-    assert len([n for n in names if hasattr(metrics, n)]) >= 56
+    assert len([n for n in names if hasattr(metrics, n)]) >= 64
 
 
 # Deliberate differences of signature: `name` defaults to None here and means
@@ -209,7 +228,8 @@ _SAME_BUT_NAME = {"name"}
 
 
 @pytest.mark.parametrize(
-    "name", sorted({c[1] for c in CASES}) + [f[0] for f in FUNCTIONS]
+    "name",
+    sorted({c[1] for c in CASES} - SIGNATURE_NOT_YET) + [f[0] for f in FUNCTIONS],
 )
 def test_signature_matches_keras(keras, name):
     theirs = json.loads(str(keras["signatures"]))[name]
@@ -219,6 +239,7 @@ def test_signature_matches_keras(keras, name):
         theirs = {n: d for n, d in theirs if n not in _SAME_BUT_NAME}
         ours = {n: d for n, d in ours if n not in _SAME_BUT_NAME}
         assert ours == theirs
-        assert getattr(metrics, name)().name == keras_name
+        if keras_name != "None":  # else Keras names it after the class, as we do
+            assert getattr(metrics, name).default_name == keras_name
     else:
         assert ours == theirs

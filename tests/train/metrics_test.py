@@ -10,7 +10,7 @@ from sklearn.metrics import roc_auc_score
 
 from stateless.errors import ShapeError
 from train import losses, metrics
-from train.confusion_metrics import confusion_counts
+from train.metrics.confusion import confusion_counts
 
 B, C, NUM_BATCHES = 16, 5, 3
 RNG = np.random.default_rng(0)

@@ -17,9 +17,9 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
+from stateless.lookup import lookup
 from train.loss_reduction import REDUCTIONS as REDUCTIONS
 from train.loss_reduction import reduce_weighted_values as reduce_weighted_values
 from train.loss_reduction import (
@@ -150,14 +150,7 @@ _REGISTRY: dict[str, type[Loss]] = {
 
 
 def _lookup(name: str) -> type[Loss]:
-    if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, _REGISTRY, n=3)
-        guess = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
-        raise ValueError(
-            f"unknown loss {name!r}.{guess} Valid names: "
-            f"{', '.join(sorted(_REGISTRY))}."
-        )
-    return _REGISTRY[name]
+    return lookup("loss", name, _REGISTRY)
 
 
 def get(identifier: Any) -> Any:

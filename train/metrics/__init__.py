@@ -5,8 +5,9 @@ a dict of float32 accumulators, so `update` runs inside a jitted train step,
 and states from several batches or devices combine with `merge` (a sum).
 By family: `means` (Mean, Sum, MeanMetricWrapper), `accuracy`, `loss_means`
 (the regression, probabilistic and hinge metrics: a loss's mean over
-everything seen), `correlation`, and `train.confusion_metrics` (Precision,
-Recall, AUC). Keras's function forms are here too, those of losses included
+everything seen), `correlation`, `confusion` (the four counts, Precision,
+Recall), `operating_point` (SensitivityAtSpecificity...) and `auc`. Keras's
+function forms are here too, those of losses included
 (`train.metrics.mean_squared_error is train.losses.mean_squared_error`).
 
 Example:
@@ -18,15 +19,12 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
+from stateless.lookup import lookup
 from train import losses
 from train._metric import Metric as Metric
 from train._metric import State as State
-from train.confusion_metrics import AUC as AUC
-from train.confusion_metrics import Precision as Precision
-from train.confusion_metrics import Recall as Recall
 from train.losses import binary_crossentropy as binary_crossentropy
 from train.losses import binary_focal_crossentropy as binary_focal_crossentropy
 from train.losses import categorical_crossentropy as categorical_crossentropy
@@ -73,6 +71,13 @@ from train.metrics.accuracy import (
 from train.metrics.accuracy import (
     top_k_categorical_accuracy as top_k_categorical_accuracy,
 )
+from train.metrics.auc import AUC as AUC
+from train.metrics.confusion import FalseNegatives as FalseNegatives
+from train.metrics.confusion import FalsePositives as FalsePositives
+from train.metrics.confusion import Precision as Precision
+from train.metrics.confusion import Recall as Recall
+from train.metrics.confusion import TrueNegatives as TrueNegatives
+from train.metrics.confusion import TruePositives as TruePositives
 from train.metrics.correlation import ConcordanceCorrelation as ConcordanceCorrelation
 from train.metrics.correlation import PearsonCorrelation as PearsonCorrelation
 from train.metrics.correlation import (
@@ -103,6 +108,14 @@ from train.metrics.loss_means import SquaredHinge as SquaredHinge
 from train.metrics.means import Mean as Mean
 from train.metrics.means import MeanMetricWrapper as MeanMetricWrapper
 from train.metrics.means import Sum as Sum
+from train.metrics.operating_point import PrecisionAtRecall as PrecisionAtRecall
+from train.metrics.operating_point import RecallAtPrecision as RecallAtPrecision
+from train.metrics.operating_point import (
+    SensitivityAtSpecificity as SensitivityAtSpecificity,
+)
+from train.metrics.operating_point import (
+    SpecificityAtSensitivity as SpecificityAtSensitivity,
+)
 
 CLASSES = (
     Mean,
@@ -130,9 +143,20 @@ CLASSES = (
     CategoricalHinge,
     PearsonCorrelation,
     ConcordanceCorrelation,
+    TruePositives,
+    FalsePositives,
+    TrueNegatives,
+    FalseNegatives,
     Precision,
     Recall,
     AUC,
+)
+# Built with their floor: by name or config only, not with defaults.
+_OPERATING_POINTS = (
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
+    PrecisionAtRecall,
+    RecallAtPrecision,
 )
 # Keras's short and legacy names.
 _ALIASES = {
@@ -156,18 +180,12 @@ _REGISTRY: dict[str, type[Metric]] = {
     **{cls.default_name: cls for cls in CLASSES},
     **_ALIASES,
     "MeanMetricWrapper": MeanMetricWrapper,  # by its config only: it needs a fn
+    **{cls.__name__: cls for cls in _OPERATING_POINTS},
 }
 
 
 def _lookup(name: str) -> type[Metric]:
-    if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, _REGISTRY, n=3)
-        guess = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
-        raise ValueError(
-            f"unknown metric {name!r}.{guess} Valid names: "
-            f"{', '.join(sorted(_REGISTRY))}."
-        )
-    return _REGISTRY[name]
+    return lookup("metric", name, _REGISTRY)
 
 
 def get(identifier: Any) -> Metric:

@@ -12,6 +12,7 @@ holds ours to them.
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -148,3 +149,36 @@ def cotangent(case: str) -> Callable[[tuple[int, ...]], np.ndarray]:
         return rng.normal(size=shape).astype(np.float32)
 
     return make
+
+
+def signature_data(fn: Any) -> list[list[str]]:
+    """`fn`'s parameter names and defaults (reprs), as data a Keras-side
+    process can write to its .npz and this one compare."""
+    return [
+        [p.name, repr(p.default)]
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind is not p.VAR_KEYWORD
+    ]
+
+
+def assert_signature_matches_keras(ours: Any, theirs: list[list[str]]) -> None:
+    """A function's parameters must be Keras's exactly (names, order,
+    defaults); a class's the same keywords with the same defaults in any
+    order, except `name`: it defaults to None here, meaning Keras's default
+    name, which the class holds as `default_name`."""
+    if not inspect.isclass(ours):
+        assert signature_data(ours) == theirs
+        return
+    keras_name = dict(theirs)["name"].strip("'")
+    assert {n: d for n, d in signature_data(ours) if n != "name"} == {
+        n: d for n, d in theirs if n != "name"
+    }
+    if keras_name != "None":  # else Keras names it after the class, as we do
+        assert ours.default_name == keras_name
+
+
+def assert_close_to_keras(ours: Any, theirs: np.ndarray, what: str) -> None:
+    """Equal dtypes and values within 1e-5 relative, 1e-6 absolute."""
+    ours = np.asarray(ours)
+    assert ours.dtype == theirs.dtype, f"{what}: dtype {ours.dtype} != {theirs.dtype}"
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6, err_msg=what)

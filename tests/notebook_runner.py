@@ -16,7 +16,6 @@ into place, so an interrupted refresh leaves the old notebook whole.
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import re
 import sys
@@ -26,6 +25,8 @@ import time
 import nbclient
 import nbformat
 from jupyter_client import kernelspec, manager
+
+from nn.models.atomic_files import write_atomically
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -106,15 +107,7 @@ def refresh(path: pathlib.Path, kernel_dirs: list[str]) -> float:
     seconds = execute(nb, kernel_dirs)
     tidy_streams(nb)
     nbformat.validate(nb)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".ipynb.tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            nbformat.write(nb, f)
-        os.chmod(tmp, path.stat().st_mode)  # mkstemp's file is owner-only
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomically(path, (nbformat.writes(nb) + "\n").encode("utf-8"))
     return seconds
 
 

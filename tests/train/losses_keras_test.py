@@ -9,7 +9,6 @@ weights, and `reduction="none"`) and as Keras's function form, and held here to
 
 from __future__ import annotations
 
-import inspect
 import json
 
 import jax
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 
 from tests import keras_reference
+from tests.keras_reference import assert_close_to_keras as _close
 from train import losses
 
 B, C = 6, 4
@@ -154,15 +154,6 @@ def _weights() -> np.ndarray:
     return np.linspace(0.0, 2.0, B).astype(np.float32)
 
 
-def _signature(fn) -> list[list[str]]:
-    """Parameter names and defaults, as data both processes can write."""
-    return [
-        [p.name, repr(p.default)]
-        for p in inspect.signature(fn).parameters.values()
-        if p.kind is not p.VAR_KEYWORD
-    ]
-
-
 def _keras_side(path):
     import jax
     import keras
@@ -185,7 +176,7 @@ def _keras_side(path):
             )
     names = [n for n in dir(keras.losses) if not n.startswith("_")]
     signatures = {
-        name: _signature(getattr(keras.losses, name))
+        name: keras_reference.signature_data(getattr(keras.losses, name))
         for name in list(FUNCTIONS) + list(FUNCTIONS.values())
     }
     out["names"] = np.array(json.dumps(names))
@@ -197,12 +188,6 @@ def _keras_side(path):
 def keras(tmp_path_factory):
     path = tmp_path_factory.mktemp("keras_losses") / "numbers.npz"
     return keras_reference.keras_numbers(__file__, path)
-
-
-def _close(ours, theirs, what):
-    ours = np.asarray(ours)
-    assert ours.dtype == theirs.dtype, f"{what}: dtype {ours.dtype} != {theirs.dtype}"
-    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6, err_msg=what)
 
 
 @pytest.mark.parametrize("case, cls, kwargs, fn_kwargs, kind", CASES,
@@ -249,22 +234,9 @@ def test_every_keras_loss_name_is_here(keras):
     assert len(names) - len(NOT_HERE) >= 45
 
 
-# Deliberate differences of signature: a class's `name` defaults to None here
-# and means Keras's default name (`default_name`), so that a subclass need not
-# repeat it; everything else (names, order of the hyperparameters, defaults)
-# is Keras's.
-_SAME_BUT_NAME = {"name"}
-
-
 @pytest.mark.parametrize("name", list(FUNCTIONS) + list(FUNCTIONS.values()))
 def test_signature_matches_keras(keras, name):
+    # The one deliberate difference, `name` defaulting to None (Keras's name
+    # then), is allowed by assert_signature_matches_keras.
     theirs = json.loads(str(keras["signatures"]))[name]
-    ours = _signature(getattr(losses, name))
-    if name in FUNCTIONS:  # a class: keywords, whatever their order
-        keras_name = dict(theirs)["name"].strip("'")
-        theirs = {n: d for n, d in theirs if n not in _SAME_BUT_NAME}
-        ours = {n: d for n, d in ours if n not in _SAME_BUT_NAME}
-        assert ours == theirs
-        assert getattr(losses, name)().name == keras_name
-    else:
-        assert ours == theirs
+    keras_reference.assert_signature_matches_keras(getattr(losses, name), theirs)

@@ -10,13 +10,13 @@ batch.
 
 from __future__ import annotations
 
-import inspect
 import json
 
 import numpy as np
 import pytest
 
 from tests import keras_reference
+from tests.keras_reference import assert_close_to_keras as _close
 from train import losses, metrics
 
 B, C = 8, 4
@@ -134,14 +134,6 @@ def _weights() -> np.ndarray:
     return np.linspace(0.0, 2.0, B).astype(np.float32)
 
 
-def _signature(fn) -> list[list[str]]:
-    return [
-        [p.name, repr(p.default)]
-        for p in inspect.signature(fn).parameters.values()
-        if p.kind is not p.VAR_KEYWORD
-    ]
-
-
 def _keras_side(path):
     import keras
     from keras.src.metrics import accuracy_metrics  # `accuracy` is not exported
@@ -169,10 +161,10 @@ def _keras_side(path):
     names = [n for n in dir(keras.metrics) if not n.startswith("_")]
     out["names"] = np.array(json.dumps(names))
     classes = {cls for _, cls, _, _ in CASES}
-    out["signatures"] = np.array(json.dumps({
-        **{name: _signature(getattr(keras.metrics, name)) for name in classes},
-        **{name: _signature(keras_function(name)) for name, _, _ in FUNCTIONS},
-    }))  # fmt: skip
+    found = {name: getattr(keras.metrics, name) for name in classes}
+    found.update({name: keras_function(name) for name, _, _ in FUNCTIONS})
+    signatures = {name: keras_reference.signature_data(f) for name, f in found.items()}
+    out["signatures"] = np.array(json.dumps(signatures))
     np.savez(path, **out)
 
 
@@ -180,12 +172,6 @@ def _keras_side(path):
 def keras(tmp_path_factory):
     path = tmp_path_factory.mktemp("keras_metrics") / "numbers.npz"
     return keras_reference.keras_numbers(__file__, path)
-
-
-def _close(ours, theirs, what):
-    ours = np.asarray(ours)
-    assert ours.dtype == theirs.dtype, f"{what}: dtype {ours.dtype} != {theirs.dtype}"
-    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6, err_msg=what)
 
 
 @pytest.mark.parametrize("case, cls, kwargs, kind", CASES, ids=[c[0] for c in CASES])
@@ -222,24 +208,12 @@ def test_keras_metric_names_are_here_but_the_next_slice(keras):
     assert len([n for n in names if hasattr(metrics, n)]) >= 64
 
 
-# Deliberate differences of signature: `name` defaults to None here and means
-# Keras's default name (`default_name`), so a subclass need not repeat it.
-_SAME_BUT_NAME = {"name"}
-
-
 @pytest.mark.parametrize(
     "name",
     sorted({c[1] for c in CASES} - SIGNATURE_NOT_YET) + [f[0] for f in FUNCTIONS],
 )
 def test_signature_matches_keras(keras, name):
+    # The one deliberate difference, `name` defaulting to None (Keras's name
+    # then), is allowed by assert_signature_matches_keras.
     theirs = json.loads(str(keras["signatures"]))[name]
-    ours = _signature(getattr(metrics, name))
-    if name[0].isupper():  # a class: keywords, whatever their order
-        keras_name = dict(theirs)["name"].strip("'")
-        theirs = {n: d for n, d in theirs if n not in _SAME_BUT_NAME}
-        ours = {n: d for n, d in ours if n not in _SAME_BUT_NAME}
-        assert ours == theirs
-        if keras_name != "None":  # else Keras names it after the class, as we do
-            assert getattr(metrics, name).default_name == keras_name
-    else:
-        assert ours == theirs
+    keras_reference.assert_signature_matches_keras(getattr(metrics, name), theirs)

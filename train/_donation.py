@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 
 from train.packing import PackedState, pack, unpack
-from train.steps import TrainState
+from train.steps import TrainState, widened
 
 Step = Callable[[TrainState, Any], tuple[TrainState, Any]]
 
@@ -65,8 +65,12 @@ def donating_step(step: Step, jit: bool = True) -> Callable[..., tuple[Any, Any]
     """
     body = packed_step(step)
     compiled = jax.jit(body, donate_argnums=(0,)) if jit else body
+    steady = [None]  # the last layout the step was seen to return unchanged
 
     def run(packed: PackedState, batch: Any, shown: bool) -> tuple[PackedState, Any]:
+        if packed.layout is not steady[0]:
+            packed = _settled(compiled, packed, batch)
+            steady[0] = packed.layout
         if shown:
             kept = packed.layout.kept  # copied by the runtime: nothing to compile
             fresh = (*_copy(packed.arrays[:kept]), *packed.arrays[kept:])
@@ -76,6 +80,19 @@ def donating_step(step: Step, jit: bool = True) -> Callable[..., tuple[Any, Any]
         return new, out
 
     return run
+
+
+def _settled(compiled: Any, packed: PackedState, batch: Any) -> PackedState:
+    """`packed` with its metric states widened, on the host, to the shapes the
+    step gives them (see `train.steps.widened`), so that the step compiles
+    once, for the shapes it keeps, and reuses the buffers it is donated."""
+    after = jax.eval_shape(compiled, packed, packed.key, batch)[0].layout
+    if after == packed.layout:
+        return packed
+    ts = unpack(packed)
+    shapes = [jax.ShapeDtypeStruct(shape, "float32") for shape in after.shapes]
+    metrics = jax.tree.unflatten(after.treedef, shapes).metrics
+    return pack(ts._replace(metrics=widened(ts.metrics, metrics)))
 
 
 def _copy(arrays: tuple) -> list:

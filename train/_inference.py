@@ -138,10 +138,14 @@ class InferenceMixin:
         calls.call("on_test_begin", {})
         logs: dict[str, Any] = {}
         batches = take(data_lib.prefetch(dataset), steps, "evaluate")
+        step = self._step(StepKind.EVAL)
         for index, batch in enumerate(batches):
             if hooks:
                 calls.call("on_test_batch_begin", index, {})
-            ts, logs = self._step(StepKind.EVAL)(ts, self._batch(batch))
+            batch = self._batch(batch)
+            if index == 0 and config.backend() == "jax":  # one compile, see widened
+                ts = steps_lib.widened_for(step, ts, batch)
+            ts, logs = step(ts, batch)
             if hooks:
                 calls.call("on_test_batch_end", index, self._late(logs))
         if not logs:

@@ -155,7 +155,10 @@ def pack(ts: TrainState, like: Layout | None = None) -> PackedState:
     packs as `like` (the layout the step was given) when `ts` fits it."""
     leaves, treedef = jax.tree.flatten(ts._replace(key=None))
     tracing = _tracing(leaves)
-    layout = like if tracing and _fits(like, treedef, leaves) else layout_of(ts)
+    if tracing and like is not None and treedef == like.treedef:
+        layout = like if _fits(like, treedef, leaves) else _resized(like, leaves)
+    else:
+        layout = layout_of(ts)
     arrays = tuple(v for v, k in zip(leaves, layout.kinds) if k is None)
     vectors = (_vectors if tracing else _vectors_on_host)(layout, leaves)
     return PackedState(arrays, vectors, layout, ts.key)
@@ -171,6 +174,18 @@ def _fits(layout: Layout | None, treedef: Any, leaves: list[Any]) -> bool:
             for v, k, shape in zip(leaves, layout.kinds, layout.shapes)
         )
     )
+
+
+def _resized(like: Layout, leaves: list[Any]) -> Layout:
+    """`like` for traced leaves of the same structure whose shapes changed (a
+    metric state the step widened): packed leaves stay packed while small."""
+    kinds = tuple(
+        None if k is None or v.size > SMALL_ELEMENTS else jnp.dtype(v.dtype).name
+        for v, k in zip(leaves, like.kinds)
+    )
+    dtypes = tuple(sorted({k for k in kinds if k is not None}))
+    shapes = tuple(tuple(v.shape) for v in leaves)
+    return Layout(like.treedef, kinds, shapes, dtypes, like.kept)  # params alike
 
 
 def unpack(packed: PackedState, key: Any = None) -> TrainState:

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import numpy as np
+
 from train.label_checks import LABEL_FLAG, raise_flagged
 
 
@@ -47,7 +49,7 @@ class StepLogs(dict):
     def _host(self) -> StepLogs:
         if not self.read:
             self.read = True
-            dict.update(self, {k: float(v) for k, v in dict.items(self)})
+            dict.update(self, {k: _host_value(v) for k, v in dict.items(self)})
             if self._flag is not None:
                 raise_flagged(self._flag)
         return self
@@ -92,3 +94,10 @@ class StepLogs(dict):
 
     def __repr__(self) -> str:
         return dict.__repr__(self._host())
+
+
+def _host_value(value: Any) -> Any:
+    """A logged value on the host: a float, or a NumPy array for a metric of
+    several values (F1Score per class, say), as Keras logs it."""
+    array = np.asarray(value)
+    return float(array) if array.ndim == 0 else array

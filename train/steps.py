@@ -324,24 +324,52 @@ def make_multi_step(
     """
 
     def multi_step(ts: TrainState, batches: Any) -> tuple[TrainState, dict[str, Any]]:
+        first = jax.tree.map(lambda b: b[0], batches)
+        jaxpr, (after, _) = jax.make_jaxpr(step, return_shape=True)(ts, first)
+        ts = ts._replace(metrics=widened(ts.metrics, after.metrics))
         n = unroll
         if n is None:
-            first = jax.tree.map(lambda b: b[0], batches)
-            n = jax.default_backend() == "cpu" and _convolves(step, ts, first)
+            n = jax.default_backend() == "cpu" and _convolves(jaxpr.jaxpr)
         ts, logs = jax.lax.scan(step, ts, batches, unroll=n)
         return ts, jax.tree.map(lambda v: v[-1], logs)
 
     return multi_step
 
 
-def _convolves(fn: Callable[..., Any], *args: Any) -> bool:
-    """Whether `fn(*args)` runs a convolution, at any depth of its jaxpr."""
+def _convolves(jaxpr: Any) -> bool:
+    """Whether `jaxpr` runs a convolution, at any depth."""
+    return any(
+        eqn.primitive.name == "conv_general_dilated"
+        or any(_convolves(sub) for sub in jcore.jaxprs_in_params(eqn.params))
+        for eqn in jaxpr.eqns
+    )
 
-    def walk(jaxpr: Any) -> bool:
-        return any(
-            eqn.primitive.name == "conv_general_dilated"
-            or any(walk(sub) for sub in jcore.jaxprs_in_params(eqn.params))
-            for eqn in jaxpr.eqns
-        )
 
-    return walk(jax.make_jaxpr(fn)(*args).jaxpr)
+def widened(states: Any, after: Any) -> Any:
+    """Metric states broadcast to the shapes one step gives them.
+
+    A metric whose state is sized by the data (F1Score's per-class counts)
+    starts from scalar zeros that its first update widens; a loop that
+    carries the state (`lax.scan`) needs the wide shape from the start.
+
+    Example:
+      >>> widened({"f1": {"tp": jnp.zeros(())}}, {"f1": {"tp": jnp.ones(3)}})
+      {'f1': {'tp': Array([0., 0., 0.], dtype=float32)}}
+    """
+
+    def widen(state: Any, shaped: Any) -> Any:
+        if state.shape == shaped.shape:
+            return state
+        wide = jnp.broadcast_to(state, shaped.shape)
+        if isinstance(state, jax.core.Tracer):
+            return wide
+        return jax.device_put(wide, state.sharding)  # replicated as it was
+
+    return jax.tree.map(widen, states, after)
+
+
+def widened_for(step: Callable[..., Any], ts: TrainState, batch: Any) -> TrainState:
+    """`ts` with its metric states widened to the shapes `step` gives them
+    on `batch` (`jax.eval_shape`: traced, not run)."""
+    after = jax.eval_shape(step, ts, batch)[0]
+    return ts._replace(metrics=widened(ts.metrics, after.metrics))

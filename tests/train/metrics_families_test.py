@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_diabetes
+from sklearn.datasets import load_diabetes, load_digits
 
 import nn
 from nn import layers
@@ -52,11 +52,26 @@ NON_DEFAULT = [
     metrics.SpecificityAtSensitivity(0.4, class_id=2),
     metrics.PrecisionAtRecall(recall=0.9),
     metrics.RecallAtPrecision(precision=0.3),
+    metrics.F1Score(average="macro", threshold=0.4),
+    metrics.FBetaScore(average="weighted", beta=2.0),
+    metrics.R2Score(class_aggregation=None, num_regressors=3),
+    metrics.IoU(3, [0, 2], ignore_class=1, sparse_y_pred=False),
+    metrics.BinaryIoU(target_class_ids=[1], threshold=0.3),
+    metrics.MeanIoU(4, axis=1),
+    metrics.OneHotIoU(3, [1], sparse_y_pred=True),
+    metrics.OneHotMeanIoU(5, ignore_class=0),
+    metrics.AUC(
+        thresholds=[0.2, 0.5],
+        multi_label=True,
+        num_labels=3,
+        label_weights=[1.0, 2.0, 0.5],
+        summation_method="minoring",
+    ),
 ]
 
 
 def test_every_class_has_a_non_default_case_here():
-    every = set(metrics.CLASSES) | set(metrics._OPERATING_POINTS)
+    every = set(metrics.CLASSES) | set(metrics._REQUIRING)
     assert {type(m) for m in NON_DEFAULT} == every
 
 
@@ -67,7 +82,14 @@ def test_every_class_has_a_non_default_case_here():
      (lambda: metrics.RecallAtPrecision(0.5, num_thresholds=0),
       "num_thresholds must be an int > 0, got 0"),
      (lambda: metrics.TruePositives(thresholds=(0.5, 2.0)),
-      r"thresholds must be numbers in \[0, 1\]")],
+      r"thresholds must be numbers in \[0, 1\]"),
+     (lambda: metrics.F1Score(average="mean"),
+      "F1Score 'f1_score': average='mean'; expected one of"),
+     (lambda: metrics.FBetaScore(beta=0), "beta must be a number > 0, got 0"),
+     (lambda: metrics.R2Score(num_regressors=-1), "num_regressors must be an int"),
+     (lambda: metrics.IoU(3, [0, 3]), r"target_class_ids=\[0, 3\] must be class"),
+     (lambda: metrics.AUC(num_labels=3), "num_labels=3 is read only with multi_label"),
+     (lambda: metrics.AUC(summation_method="left"), "unknown summation_method")],
 )  # fmt: skip
 def test_bad_hyperparameters_are_refused_by_name(build, message):
     with pytest.raises(ValueError, match=message):
@@ -129,3 +151,49 @@ def test_fit_logs_regression_metrics_that_evaluate_agrees_with(tmp_path):
         x[384:], y[384:], batch_size=58, return_dict=True
     )
     assert again == scores
+
+
+def test_a_state_sized_by_the_data_widens_on_its_first_update():
+    y = np.eye(4, dtype=np.float32)[[0, 1, 2, 3, 1]]
+    for metric, wide in [(metrics.F1Score(), (4,)),
+                         (metrics.R2Score(class_aggregation=None), (4,)),
+                         (metrics.AUC(multi_label=True), (200, 4))]:  # fmt: skip
+        fresh = metric.init()
+        state = metric.update(fresh, y, y * 0.8 + 0.05)
+        assert {v.shape for v in state.values() if v.ndim} == {wide}
+        merged = metric.merge(fresh, state)
+        for key in state:
+            np.testing.assert_array_equal(merged[key], state[key])
+    assert all(v.shape == () for v in metrics.F1Score(average="micro").init().values())
+
+
+def test_fit_fuses_steps_with_metrics_sized_by_the_data_and_evaluate_agrees(
+    tmp_path, capsys
+):
+    x, labels = load_digits(return_X_y=True)
+    x, y = (x / 16.0).astype(np.float32), np.eye(10, dtype=np.float32)[labels]
+    model = nn.Sequential([layers.Input((64,)), layers.Dense(32, activation="relu"),
+                           layers.Dense(10, activation="softmax")])  # fmt: skip
+    tracked = [metrics.F1Score(average="macro"), metrics.F1Score(name="f1_per_class"),
+               metrics.AUC(multi_label=True), metrics.OneHotMeanIoU(10),
+               metrics.R2Score()]  # fmt: skip
+    model.compile(optimizer=optimizers.Adam(1e-2), loss="categorical_crossentropy",
+                  metrics=tracked, steps_per_execution=4)  # fmt: skip
+    # 1500 examples in batches of 64: 5 fused executions of 4 steps, then 3 single
+    history = model.fit(x[:1500], y[:1500], batch_size=64, epochs=3, verbose=0)
+    assert np.shape(history.history["f1_per_class"][-1]) == (10,)
+    scores = model.evaluate(x[1500:], y[1500:], batch_size=99, return_dict=True)
+    assert "f1_per_class: [" in capsys.readouterr().out  # one number per class
+    assert scores["f1_score"] > 0.85
+    predictions = model.predict(x[1500:], batch_size=99, verbose=0)
+    for metric in tracked:
+        state = metric.update(metric.init(), y[1500:], predictions)
+        np.testing.assert_allclose(
+            scores[metric.name], metric.result(state), rtol=1e-5, atol=1e-6
+        )
+    model.save(tmp_path / "m.stateless")
+    again = nn.load_model(tmp_path / "m.stateless").evaluate(
+        x[1500:], y[1500:], batch_size=99, return_dict=True, verbose=0
+    )
+    for name, value in scores.items():
+        np.testing.assert_array_equal(again[name], value)

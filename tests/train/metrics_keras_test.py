@@ -69,6 +69,39 @@ CASES = [
     ("recall_at_precision", "RecallAtPrecision", {"precision": 0.6}, "binary"),
     ("auc", "AUC", {}, "binary"),
     ("auc_pr", "AUC", {"curve": "PR", "num_thresholds": 50}, "binary"),
+    ("auc_multi_label", "AUC", {"multi_label": True, "num_thresholds": 30}, "binary"),
+    ("auc_multi_label_pr_weighted", "AUC",
+     {"multi_label": True, "num_labels": C, "curve": "PR",
+      "label_weights": [1.0, 2.0, 0.5, 1.0]}, "binary"),
+    ("auc_label_weights", "AUC", {"label_weights": [1.0, 0.0, 2.0, 1.0]}, "binary"),
+    ("auc_thresholds_minoring", "AUC",
+     {"thresholds": [0.7, 0.2, 0.5], "summation_method": "minoring"}, "binary"),
+    ("auc_prgain_majoring", "AUC",
+     {"curve": "PRGAIN", "summation_method": "majoring"}, "binary"),
+    ("auc_pr_majoring_multi_label", "AUC",
+     {"curve": "PR", "summation_method": "majoring", "multi_label": True}, "binary"),
+    ("f1_per_class", "F1Score", {}, "onehot"),
+    ("f1_macro", "F1Score", {"average": "macro", "threshold": 0.3}, "binary"),
+    ("fbeta_micro", "FBetaScore",
+     {"average": "micro", "beta": 2.0, "threshold": 0.4}, "binary"),
+    ("fbeta_weighted", "FBetaScore", {"average": "weighted", "beta": 0.5}, "onehot"),
+    ("r2", "R2Score", {}, "real"),
+    ("r2_per_output", "R2Score", {"class_aggregation": None}, "real"),
+    ("r2_variance_weighted_adjusted", "R2Score",
+     {"class_aggregation": "variance_weighted_average", "num_regressors": 2}, "real"),
+    # Keras's IoU family counts in int32 by default, truncating fractional
+    # weights to 0 (against its own docstring); float32 compares like with like.
+    ("iou", "IoU", {"num_classes": C, "target_class_ids": [0, 2],
+                    "sparse_y_pred": False, "dtype": "float32"}, "sparse"),
+    ("mean_iou_ignore", "MeanIoU",
+     {"num_classes": 3, "ignore_class": 1, "dtype": "float32"}, "ints"),
+    ("binary_iou", "BinaryIoU",
+     {"target_class_ids": [0, 1], "threshold": 0.4, "dtype": "float32"},
+     "binary_column"),
+    ("one_hot_iou", "OneHotIoU",
+     {"num_classes": C, "target_class_ids": [1, 3], "dtype": "float32"}, "onehot"),
+    ("one_hot_mean_iou", "OneHotMeanIoU", {"num_classes": C, "dtype": "float32"},
+     "onehot"),
 ]  # fmt: skip
 FUNCTIONS = [
     ("accuracy", {}, "ints"),
@@ -80,14 +113,6 @@ FUNCTIONS = [
     ("pearson_correlation", {}, "real"),
     ("concordance_correlation", {}, "real"),
 ]
-# keras.metrics names not here yet (issue 33's next metrics slice).
-NOT_YET = {
-    "BinaryIoU", "F1Score", "FBetaScore", "IoU", "MeanIoU", "OneHotIoU",
-    "OneHotMeanIoU", "R2Score",
-}  # fmt: skip
-# AUC's multi_label, num_labels, label_weights, thresholds and summation_method
-# are not here yet (the same slice): its signature is left out of the comparison.
-SIGNATURE_NOT_YET = {"AUC"}
 
 
 def _probs(rng, shape):
@@ -108,6 +133,8 @@ def _batch(kind: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
     if kind == "positive":
         return (rng.uniform(0.5, 2, (B, C)).astype(f32),
                 rng.uniform(0.1, 3, (B, C)).astype(f32))  # fmt: skip
+    if kind == "binary_column":  # Keras's IoU takes one weight per entry
+        return rng.integers(0, 2, B).astype(f32), rng.uniform(0, 1, B).astype(f32)
     if kind in ("binary", "binary_logits"):
         y = rng.integers(0, 2, (B, C)).astype(f32)
         if kind == "binary":
@@ -201,16 +228,16 @@ def test_mean_metric_wrapper_wraps_a_loss_function_as_keras_does(keras):
     assert metrics.deserialize(metrics.serialize(wrapper)) == wrapper
 
 
-def test_keras_metric_names_are_here_but_the_next_slice(keras):
+def test_every_keras_metric_name_is_here(keras):
     names = json.loads(str(keras["names"]))
-    missing = [n for n in names if n not in NOT_YET and not hasattr(metrics, n)]
+    missing = [n for n in names if not hasattr(metrics, n)]
     assert not missing, f"keras.metrics names missing from train.metrics: {missing}"
-    assert len([n for n in names if hasattr(metrics, n)]) >= 64
+    assert len(names) == 72
 
 
 @pytest.mark.parametrize(
     "name",
-    sorted({c[1] for c in CASES} - SIGNATURE_NOT_YET) + [f[0] for f in FUNCTIONS],
+    sorted({c[1] for c in CASES}) + [f[0] for f in FUNCTIONS],
 )
 def test_signature_matches_keras(keras, name):
     # The one deliberate difference, `name` defaulting to None (Keras's name

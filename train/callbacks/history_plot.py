@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from train.callbacks._monitor import Monitor
 
 VALIDATION_PREFIX = "val_"
@@ -91,9 +93,9 @@ def _panel(ax, history, x, name, best, monitor):
         (f"val_{name}", "validation", "--"),
     ):
         if key in history:
-            values = [float(v) for v in history[key]]
+            values = np.asarray(history[key], "float64")  # a line per class
             ax.plot(x[-len(values) :], values, style, marker=".", label=label)
-    if "loss" in name and all(float(v) > 0 for k in (name, f"val_{name}")
+    if "loss" in name and all(np.all(np.asarray(v) > 0) for k in (name, f"val_{name}")
                               for v in history.get(k, [])):  # fmt: skip
         ax.set_yscale("log")
     if best is not None:

@@ -6,7 +6,9 @@ import math
 import sys
 import time
 from collections.abc import Mapping
-from typing import TextIO
+from typing import Any, TextIO
+
+import numpy as np
 
 from train.callbacks.base import Callback
 
@@ -173,7 +175,9 @@ def _bar(seen: int, target: int) -> str:
     return f"[{head}{'.' * (_WIDTH - done)}]"
 
 
-def _number(value: float) -> str:
+def _number(value: Any) -> str:
+    if np.ndim(value):  # a metric of several values (one per class, say)
+        return "[" + " ".join(_number(v) for v in np.ravel(value)) + "]"
     return f"{value:.4f}" if abs(value) > 1e-3 else f"{value:.4e}"
 
 

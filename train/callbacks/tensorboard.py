@@ -6,7 +6,10 @@ import itertools
 import os
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
 
 from train.callbacks._batches import BatchCounter
 from train.callbacks.base import Callback
@@ -143,7 +146,7 @@ class _EventFile:
     def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
         values = [
             self._summary.Value(tag=tag, simple_value=float(value))
-            for tag, value in scalars.items()
+            for tag, value in _scalars(scalars)
         ]
         self._append(self._event(step=step, summary=self._summary(value=values)))
 
@@ -156,3 +159,13 @@ class _EventFile:
 
     def close(self) -> None:
         self._records.close()
+
+
+def _scalars(logs: Mapping[str, Any]) -> Iterator[tuple[str, float]]:
+    """`(tag, value)` per number: a metric of several values (one per class)
+    is written as `name/0`, `name/1`, ..."""
+    for tag, value in logs.items():
+        if np.ndim(value) == 0:
+            yield tag, float(value)
+        else:
+            yield from ((f"{tag}/{i}", float(v)) for i, v in enumerate(np.ravel(value)))

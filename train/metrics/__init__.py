@@ -6,7 +6,9 @@ and states from several batches or devices combine with `merge` (a sum).
 By family: `means` (Mean, Sum, MeanMetricWrapper), `accuracy`, `loss_means`
 (the regression, probabilistic and hinge metrics: a loss's mean over
 everything seen), `correlation`, `confusion` (the four counts, Precision,
-Recall), `operating_point` (SensitivityAtSpecificity...) and `auc`. Keras's
+Recall), `operating_point` (SensitivityAtSpecificity...), `auc`, `f_score`
+(F1Score, FBetaScore), `r2_score` and `iou` (IoU, MeanIoU, the one-hot and
+binary forms). Keras's
 function forms are here too, those of losses included
 (`train.metrics.mean_squared_error is train.losses.mean_squared_error`).
 
@@ -84,6 +86,13 @@ from train.metrics.correlation import (
     concordance_correlation as concordance_correlation,
 )
 from train.metrics.correlation import pearson_correlation as pearson_correlation
+from train.metrics.f_score import F1Score as F1Score
+from train.metrics.f_score import FBetaScore as FBetaScore
+from train.metrics.iou import BinaryIoU as BinaryIoU
+from train.metrics.iou import IoU as IoU
+from train.metrics.iou import MeanIoU as MeanIoU
+from train.metrics.iou import OneHotIoU as OneHotIoU
+from train.metrics.iou import OneHotMeanIoU as OneHotMeanIoU
 from train.metrics.loss_means import BinaryCrossentropy as BinaryCrossentropy
 from train.metrics.loss_means import CategoricalCrossentropy as CategoricalCrossentropy
 from train.metrics.loss_means import CategoricalHinge as CategoricalHinge
@@ -116,6 +125,7 @@ from train.metrics.operating_point import (
 from train.metrics.operating_point import (
     SpecificityAtSensitivity as SpecificityAtSensitivity,
 )
+from train.metrics.r2_score import R2Score as R2Score
 
 CLASSES = (
     Mean,
@@ -150,13 +160,21 @@ CLASSES = (
     Precision,
     Recall,
     AUC,
+    F1Score,
+    FBetaScore,
+    R2Score,
+    BinaryIoU,
 )
-# Built with their floor: by name or config only, not with defaults.
-_OPERATING_POINTS = (
+# Built with a required argument: by name or config only, not with defaults.
+_REQUIRING = (
     SensitivityAtSpecificity,
     SpecificityAtSensitivity,
     PrecisionAtRecall,
     RecallAtPrecision,
+    IoU,
+    MeanIoU,
+    OneHotIoU,
+    OneHotMeanIoU,
 )
 # Keras's short and legacy names.
 _ALIASES = {
@@ -180,7 +198,7 @@ _REGISTRY: dict[str, type[Metric]] = {
     **{cls.default_name: cls for cls in CLASSES},
     **_ALIASES,
     "MeanMetricWrapper": MeanMetricWrapper,  # by its config only: it needs a fn
-    **{cls.__name__: cls for cls in _OPERATING_POINTS},
+    **{cls.__name__: cls for cls in _REQUIRING},
 }
 
 

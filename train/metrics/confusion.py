@@ -60,13 +60,13 @@ def confusion_counts(
     else:
         weights = broadcast_weights(owner, sample_weight, y_pred.shape)
     thresholds = ops.convert_to_tensor(thresholds, "float32")
-    return _binned_counts(
+    return binned_counts(
         y_true.ravel() != 0, weights.ravel(), y_pred.ravel(), thresholds
     )
 
 
 @jax.jit  # one program, so that eager calls compile once, not op by op
-def _binned_counts(positive, weights, y_pred, thresholds) -> State:
+def binned_counts(positive, weights, y_pred, thresholds) -> State:
     # Bin b holds the predictions above exactly b thresholds. `ops` has no
     # searchsorted or scatter-add, so those use `jnp`.
     bins = jnp.searchsorted(thresholds, y_pred)

@@ -131,11 +131,14 @@ class InferenceMixin:
     ) -> dict[str, float]:
         """The loss and metrics over `dataset`, from fresh metric states,
         calling the `on_test_*` hooks of `calls`."""
+        live = ts is self.context.current
+        calls.call("on_test_begin", {})
+        if live:  # a hook may have replaced the run's state (SwapEMAWeights)
+            ts = self.context.current
         ts = ts._replace(metrics=self.fresh_metrics(not dataset.in_memory))
         if self.distribution is not None:
             ts = self.distribution.place_state(ts)
         hooks = any(c.implements_batch_hooks("test") for c in calls.callbacks)
-        calls.call("on_test_begin", {})
         logs: dict[str, Any] = {}
         batches = take(data_lib.prefetch(dataset), steps, "evaluate")
         step = self._step(StepKind.EVAL)
@@ -224,6 +227,8 @@ class InferenceMixin:
         calls = callback_list(callbacks, self.model, verbose, steps, dataset)
         hooks = any(c.implements_batch_hooks("predict") for c in calls.callbacks)
         calls.call("on_predict_begin", {})
+        if callbacks:  # a hook may have swapped the weights (SwapEMAWeights)
+            variables = self._predict_variables()
         outputs = []
         batches = take(data_lib.prefetch(dataset), steps, "predict")
         for index, batch in enumerate(batches):

@@ -377,6 +377,7 @@ class Trainer(InferenceMixin):
             calls.call("on_train_begin", {})
             logs = self._epochs(range(initial_epoch, epochs), stream, calls,
                                 (feed, class_weight), validation)  # fmt: skip
+            self.context.finish(self.optimizer)
         except BaseException:
             self.context.recover()  # the last finished step stands
             raise

@@ -158,6 +158,16 @@ class RunContext:
     def update(self, **fields: Any) -> None:
         """Replaces fields of the state (metrics, say) without handing it out."""
         self._ts, self._packed = self.current._replace(**fields), None
+        if "params" in fields or "state" in fields:
+            self.shown = False  # what was handed out is no longer current
+
+    def finish(self, optimizer: Any) -> None:
+        """Ends a run on the weights `optimizer` finalizes: with `use_ema`,
+        its moving average of them (Keras's `finalize_variable_values`)."""
+        ts = self.current
+        params = optimizer.finalized(ts.params, ts.opt_state)
+        if params is not ts.params:
+            self.update(params=params)
 
     def show(self) -> None:
         """Hands the current parameters out (before hooks that may keep them)."""

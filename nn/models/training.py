@@ -73,6 +73,12 @@ class TrainingMixin:
         None before the model is compiled and trained."""
         return None if self.trainer is None else self.trainer.context.train_state
 
+    @train_state.setter
+    def train_state(self, ts: Any) -> None:
+        if self.trainer is None:
+            raise ValueError("train_state: compile the model first.")
+        self.trainer.context.train_state = ts
+
     def program(self) -> Program:
         """The model's pure functions as the trainer runs them: `apply`,
         `init`, `penalty`, and the steps this class overrides."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import jax
 import numpy as np
 import pytest
 from sklearn.datasets import load_diabetes, load_digits
@@ -167,33 +168,25 @@ def test_a_state_sized_by_the_data_widens_on_its_first_update():
     assert all(v.shape == () for v in metrics.F1Score(average="micro").init().values())
 
 
-def test_fit_fuses_steps_with_metrics_sized_by_the_data_and_evaluate_agrees(
-    tmp_path, capsys
-):
+def test_fit_fuses_steps_with_metrics_sized_by_the_data_and_evaluate_agrees(capsys):
     x, labels = load_digits(return_X_y=True)
     x, y = (x / 16.0).astype(np.float32), np.eye(10, dtype=np.float32)[labels]
     model = nn.Sequential([layers.Input((64,)), layers.Dense(32, activation="relu"),
                            layers.Dense(10, activation="softmax")])  # fmt: skip
     tracked = [metrics.F1Score(average="macro"), metrics.F1Score(name="f1_per_class"),
-               metrics.AUC(multi_label=True), metrics.OneHotMeanIoU(10),
-               metrics.R2Score()]  # fmt: skip
+               metrics.AUC(multi_label=True, num_thresholds=50),
+               metrics.OneHotMeanIoU(10), metrics.R2Score()]  # fmt: skip
     model.compile(optimizer=optimizers.Adam(1e-2), loss="categorical_crossentropy",
                   metrics=tracked, steps_per_execution=4)  # fmt: skip
     # 1500 examples in batches of 64: 5 fused executions of 4 steps, then 3 single
-    history = model.fit(x[:1500], y[:1500], batch_size=64, epochs=3, verbose=0)
+    history = model.fit(x[:1500], y[:1500], batch_size=64, epochs=2, verbose=0)
     assert np.shape(history.history["f1_per_class"][-1]) == (10,)
     scores = model.evaluate(x[1500:], y[1500:], batch_size=99, return_dict=True)
     assert "f1_per_class: [" in capsys.readouterr().out  # one number per class
-    assert scores["f1_score"] > 0.85
+    assert scores["f1_score"] > 0.8
     predictions = model.predict(x[1500:], batch_size=99, verbose=0)
     for metric in tracked:
-        state = metric.update(metric.init(), y[1500:], predictions)
+        state = jax.jit(metric.update)(metric.init(), y[1500:], predictions)
         np.testing.assert_allclose(
             scores[metric.name], metric.result(state), rtol=1e-5, atol=1e-6
         )
-    model.save(tmp_path / "m.stateless")
-    again = nn.load_model(tmp_path / "m.stateless").evaluate(
-        x[1500:], y[1500:], batch_size=99, return_dict=True, verbose=0
-    )
-    for name, value in scores.items():
-        np.testing.assert_array_equal(again[name], value)

@@ -25,5 +25,6 @@ from train.callbacks.learning_rate import LearningRateScheduler as LearningRateS
 from train.callbacks.learning_rate import ReduceLROnPlateau as ReduceLROnPlateau
 from train.callbacks.model_checkpoint import ModelCheckpoint as ModelCheckpoint
 from train.callbacks.progbar import ProgbarLogger as ProgbarLogger
+from train.callbacks.swap_ema_weights import SwapEMAWeights as SwapEMAWeights
 from train.callbacks.tensorboard import TensorBoard as TensorBoard
 from train.callbacks.terminate_on_nan import TerminateOnNaN as TerminateOnNaN

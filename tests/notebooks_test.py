@@ -76,10 +76,11 @@ def test_notebook_is_stored_with_the_outputs_of_one_run(path):
     assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png in figures)
 
 
-# The five heaviest (17-21 s of a worker each) run with -m slow, to keep the
+# The six heaviest (8-21 s of a worker each) run with -m slow, to keep the
 # default suite under its time budget; what they teach is tested by unit tests
-# (06's sharded fit by tests/examples/sharded_training_test.py).
-_SLOW = {"03", "04", "05", "06", "07"}
+# (02's three styles by tests/nn/models/three_styles_test.py, 06's sharded fit
+# by tests/examples/sharded_training_test.py).
+_SLOW = {"02", "03", "04", "05", "06", "07"}
 
 
 @pytest.mark.parametrize(

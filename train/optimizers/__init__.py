@@ -20,7 +20,6 @@ from typing import Any
 
 from stateless.lookup import lookup
 from train.optimizers import schedules as schedules
-from train.optimizers.base import _WRAPPERS as _WRAPPERS
 from train.optimizers.base import COMMON
 from train.optimizers.base import Optimizer as Optimizer
 from train.optimizers.base import learning_rate_of as learning_rate_of

@@ -36,6 +36,7 @@ import optax
 
 from train import optimizer_variables as stateless_view
 from train.hyperparameters import RANGES, checked
+from train.optimizers import schedules
 from train.optimizers.ema import ema_of, tracking_ema
 
 Schedule = Callable[[Any], Any]
@@ -46,9 +47,6 @@ COMMON = {
     "ema_overwrite_frequency": None, "loss_scale_factor": None,
     "gradient_accumulation_steps": None, "name": None,
 }  # fmt: skip
-# Keras's keywords that this slice does not act on yet (issue 33): refused
-# when set, so that no run silently trains without them.
-NOT_YET = {"loss_scale_factor": None}
 
 
 class Optimizer(ABC):
@@ -94,12 +92,11 @@ class Optimizer(ABC):
         name: str | None = None,
     ):
         owner = type(self).__name__
-        for key, off in NOT_YET.items():
-            if locals()[key] != off:
-                raise ValueError(
-                    f"{owner}: {key}={locals()[key]!r} is not supported yet; "
-                    f"leave it at {off!r}."
-                )
+        if loss_scale_factor is not None:  # refused until loss scaling lands
+            raise ValueError(
+                f"{owner}: loss_scale_factor={loss_scale_factor!r} is not supported "
+                "yet; leave it at None."
+            )
         if use_ema and not 0 <= ema_momentum <= 1:
             raise ValueError(
                 f"{owner}: ema_momentum must lie in [0, 1], received {ema_momentum!r}."
@@ -227,8 +224,6 @@ class Optimizer(ABC):
     def get_config(self) -> dict[str, Any]:
         """Keras's config: the rate, the common keywords, then this class's
         hyperparameters (a schedule as `{"class_name", "config"}` data)."""
-        from train.optimizers import schedules
-
         rate = self.learning_rate
         if isinstance(rate, schedules.LearningRateSchedule):
             rate = schedules.serialize(rate)
@@ -238,8 +233,6 @@ class Optimizer(ABC):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Optimizer:
         """The optimizer `get_config` described."""
-        from train.optimizers import schedules
-
         config = dict(config)
         if isinstance(config.get("learning_rate"), dict):
             config["learning_rate"] = schedules.deserialize(config["learning_rate"])

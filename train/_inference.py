@@ -87,7 +87,11 @@ def callback_list(
     bar = [ProgbarLogger()] if verbose else []
     count = steps if steps is not None else data_lib.length(dataset)
     return CallbackList(
-        [*(callbacks or []), *bar], model, epochs=1, steps=count, verbose=verbose
+        [*(callbacks or []), *bar],
+        model=model,
+        epochs=1,
+        steps=count,
+        verbose=verbose,
     )
 
 

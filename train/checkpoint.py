@@ -51,23 +51,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import jax
-import numpy as np
 import orbax.checkpoint as ocp
 
-from train.callbacks._train_state import live_train_state
+from train.callbacks._train_state import abstract_leaf, live_train_state
 from train.callbacks.base import Callback
 from train.steps import TrainState
 
 UNITS = ("epoch", "step")
-
-
-def _abstract(leaf: Any) -> jax.ShapeDtypeStruct:
-    """What orbax should restore `leaf` as: its shape, dtype and placement."""
-    if isinstance(leaf, jax.Array):
-        return jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=leaf.sharding)
-    leaf = np.asarray(leaf)
-    device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-    return jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=device)
 
 
 def _remove_unfinished(directory: str, unit: str) -> None:
@@ -215,7 +205,7 @@ class CheckpointManager:
             raise FileNotFoundError(
                 f"restore: no {self.unit} checkpoint {number} in {self.directory}."
             )
-        abstract = jax.tree.map(_abstract, TrainState(*template)._asdict())
+        abstract = jax.tree.map(abstract_leaf, TrainState(*template)._asdict())
         restored = self._manager.restore(
             int(number), args=ocp.args.StandardRestore(abstract)
         )

@@ -72,27 +72,47 @@ class DeviceFeed:
         self.start: jax.Array | None = None  # the next example of `ordered`
 
     def epoch(
-        self, epoch: int, steps_per_execution: int
+        self, epoch: int, steps_per_execution: int, done: int = 0
     ) -> Iterator[tuple[StepKind, int]]:
         """The executions of epoch `epoch`, as `(kind, batch size)`: groups of
-        `steps_per_execution` full batches fused, the rest one by one."""
+        `steps_per_execution` full batches fused, the rest one by one; with
+        `done`, those after its first `done` batches (a resumed epoch)."""
         size, count = self.dataset.batch_size, self.dataset.num_examples
         order = self.dataset.order(epoch)[:count]
         self.ordered = self.arrays
         if not np.array_equal(order, np.arange(len(order))):
             self.ordered = _permute(self.arrays, jax.device_put(order.astype(np.int32)))
-        self.start = jax.device_put(np.int32(0))
+        self.start = jax.device_put(np.int32(min(done * size, count)))
         full, rest = divmod(count, size)
         k = steps_per_execution
         fused, single = (full // k, full % k) if k > 1 else (0, full)
-        yield from [(StepKind.TRAIN_FUSED, size)] * fused
-        yield from [(StepKind.TRAIN, size)] * single
-        if rest:
-            yield StepKind.TRAIN, rest
+        sizes = [size] * single + ([rest] if rest else [])
+        runs = [(StepKind.TRAIN_FUSED, size)] * fused
+        runs += [(StepKind.TRAIN, one) for one in sizes]
+        yield from runs[_executions_in(runs, done, k) :]
 
     def inputs(self) -> tuple[Any, jax.Array]:
         """What a slicing step takes: the epoch's arrays and the position."""
         return self.ordered, self.start
+
+
+def _executions_in(runs: list[tuple[StepKind, int]], done: int, k: int) -> int:
+    """How many of `runs` the first `done` batches make up.
+
+    Raises:
+      ValueError: if `done` batches end inside a fused execution.
+    """
+    batches = 0
+    for taken, (kind, _) in enumerate(runs):
+        if batches == done:
+            return taken
+        batches += k if kind is StepKind.TRAIN_FUSED else 1
+    if batches != done:
+        raise ValueError(
+            f"fit: cannot resume after {done} batches of an epoch of {batches} "
+            f"run {k} at a time (steps_per_execution={k}); resume at a multiple of it."
+        )
+    return len(runs)
 
 
 @jax.jit

@@ -19,11 +19,11 @@ too), the context holds the last finished step.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import jax
-import numpy as np
 
 from stateless import config, mixed_precision, random
 from train import backends, distribute
@@ -31,7 +31,7 @@ from train import data as data_lib
 from train import optimizers as optimizers_lib
 from train import steps as steps_lib
 from train._epochs import EpochStream, executions
-from train._inference import InferenceMixin, adapt, flat_logs, verbosity
+from train._inference import InferenceMixin, flat_logs, verbosity
 from train.callbacks import Callback, CallbackList, History, ProgbarLogger
 from train.class_weights import weigh_by_class
 from train.compiling import StepKind, compile_init, compile_step
@@ -43,7 +43,7 @@ from train.precision import dynamic_loss_scale
 from train.program import as_program
 from train.projection import project
 from train.run_context import RunContext
-from train.validation import validates, validation_parts
+from train.validation import fit_datasets, validates
 
 
 class Trainer(InferenceMixin):
@@ -177,6 +177,11 @@ class Trainer(InferenceMixin):
     @stop_training.setter
     def stop_training(self, stop: bool) -> None:
         self.context.stop_training = stop
+
+    def resume_training_at(self, epoch: int, batch: int = 0) -> None:
+        """From `on_train_begin`: go on at epoch `epoch` after its first
+        `batch` batches (see `RunContext.resume_training_at`)."""
+        self.context.resume_training_at(epoch, batch)
 
     # -- compiled steps, built once ------------------------------------------
 
@@ -351,16 +356,16 @@ class Trainer(InferenceMixin):
         epochs). `seed` (ours) fixes shuffling, dropout and initialization.
         """
         key = random.key(seed) if seed is not None else random.next_key()
-        run = self._prepare(
+        run = fit_datasets(
             x, y, batch_size, validation_split, validation_data, shuffle,
-            sample_weight, validation_batch_size, key,
+            sample_weight, validation_batch_size, key, self.distribution,
         )  # fmt: skip
         stream = EpochStream(run["train"], steps_per_epoch)
         history = History()  # after the user's callbacks, to see what they log
         verbose = verbosity(verbose)
         built_in = [history] + ([ProgbarLogger()] if verbose else [])
         calls = CallbackList(
-            [*(callbacks or []), *built_in], self.model,
+            [*(callbacks or []), *built_in], model=self.model,
             epochs=epochs, steps=stream.steps(), verbose=verbose,
         )  # fmt: skip
         first = stream.first(initial_epoch)
@@ -375,8 +380,9 @@ class Trainer(InferenceMixin):
         )
         try:
             calls.call("on_train_begin", {})
-            logs = self._epochs(range(initial_epoch, epochs), stream, calls,
-                                (feed, class_weight), validation)  # fmt: skip
+            first_epoch, done = self.context.take_resume_point(initial_epoch)
+            logs = self._epochs(range(first_epoch, epochs), stream, calls,
+                                (feed, class_weight), validation, done)  # fmt: skip
             self.context.finish(self.optimizer)
         except BaseException:
             self.context.recover()  # the last finished step stands
@@ -386,14 +392,16 @@ class Trainer(InferenceMixin):
 
     def _epochs(
         self, epochs: range, stream: EpochStream, calls: CallbackList,
-        source: tuple[Any, Any], validation: tuple[Any, Any, Any],
+        source: tuple[Any, Any], validation: tuple[Any, Any, Any], done: int,
     ) -> dict[str, float]:  # fmt: skip
         """The epochs of one `fit`; returns the last epoch's logs. `source` is
-        `(feed, class_weight)`: the data on the device, or None to stream it."""
+        `(feed, class_weight)`: the data on the device, or None to stream it;
+        the first epoch goes on after its first `done` batches."""
         data, steps, freq = validation
         logs: dict[str, float] = {}
         for epoch in epochs:
-            logs = self._fit_epoch(epoch, stream, calls, source)
+            logs = self._fit_epoch(epoch, stream, calls, source, done)
+            done = 0
             if data is not None and validates(epoch, freq):
                 val = self.run_evaluation(self.context.current, data, steps, calls)
                 logs.update({f"val_{k}": v for k, v in val.items()})
@@ -403,44 +411,20 @@ class Trainer(InferenceMixin):
                 break
         return logs
 
-    def _prepare(
-        self, x, y, batch_size, validation_split, validation_data, shuffle,
-        sample_weight, validation_batch_size, key,
-    ) -> dict[str, Any]:  # fmt: skip
-        """The training and validation datasets of one `fit` call."""
-        if x is None:
-            raise ValueError("fit: x is required (arrays, a dataset or a generator).")
-        # drawn on the host: a jitted draw would cost a compilation per process
-        data_seed = int(np.random.default_rng(np.asarray(key)).integers(2**31 - 1))
-        train = adapt(x, y, sample_weight, batch_size, shuffle=shuffle, seed=data_seed)
-        if validation_split:
-            if validation_data is not None:
-                raise ValueError(
-                    "fit: pass validation_split or validation_data, not both."
-                )
-            train, validation_data = train.split(validation_split)
-        if validation_data is not None:
-            parts = validation_parts(validation_data)
-            size = validation_batch_size
-            if size is None and data_lib.is_arrays(parts[0]):
-                size = batch_size
-            validation_data = adapt(*parts, size)
-        if self.distribution is not None and data_lib.is_arrays(x):
-            self.distribution.check_batch_size(batch_size or 32)
-        return {"train": train, "validation": validation_data}
-
     def _fit_epoch(
         self, epoch: int, stream: EpochStream, calls: CallbackList,
-        source: tuple[Any, Any],
+        source: tuple[Any, Any], done: int = 0,
     ) -> dict[str, float]:  # fmt: skip
-        """One epoch of steps; returns its last logs (floats)."""
+        """One epoch of steps, after its first `done` (a resumed epoch, whose
+        metrics the state holds); returns its last logs (floats)."""
         hooks = any(c.implements_train_batch_hooks() for c in calls.callbacks)
-        streamed = not stream.dataset.in_memory
-        self.context.update(metrics=self.fresh_metrics(streamed))
+        if not done:
+            streamed = not stream.dataset.in_memory
+            self.context.update(metrics=self.fresh_metrics(streamed))
         calls.call("on_epoch_begin", epoch, {})
         train = self._trainer(source[0])
-        index, logs = -1, {}  # the last batch run so far in this epoch
-        for kind, batch in self._executions(epoch, stream, source):
+        index, logs = done - 1, {}  # the last batch run so far in this epoch
+        for kind, batch in self._executions(epoch, stream, source, done):
             index += self.steps_per_execution if kind is StepKind.TRAIN_FUSED else 1
             if hooks:
                 calls.call("on_train_batch_begin", index, {})
@@ -449,18 +433,21 @@ class Trainer(InferenceMixin):
                 calls.call("on_train_batch_end", index, self._late(logs))
             if self.context.stop_training:
                 break
+        if done and not logs:  # resumed after its last batch: the state's logs
+            states = backends.to_numpy(self.context.current.metrics)
+            logs = steps_lib.results(self.metrics, states)
         return self._floats(logs)
 
     def _executions(
-        self, epoch: int, stream: EpochStream, source: tuple[Any, Any]
+        self, epoch: int, stream: EpochStream, source: tuple[Any, Any], done: int
     ) -> Iterator[tuple[StepKind, Any]]:
-        """`(kind, batch)` of each execution of the epoch; with data on the
-        device, `(kind, batch size)`."""
+        """`(kind, batch)` of each execution of the epoch after its first
+        `done` batches; with data on the device, `(kind, batch size)`."""
         feed, class_weight = source
         if feed is not None:
-            yield from feed.epoch(epoch, self.steps_per_execution)
+            yield from feed.epoch(epoch, self.steps_per_execution, done)
             return
-        batches = stream.epoch(epoch)
+        batches = itertools.islice(stream.epoch(epoch), done, None)
         if class_weight:
             batches = (weigh_by_class(b, class_weight) for b in batches)
         groups = executions(batches, self.steps_per_execution)

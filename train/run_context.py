@@ -55,6 +55,7 @@ class RunContext:
     def __init__(self, optimizer: Any):
         self.optimizer = optimizer
         self.stop_training = False
+        self.resume_at: tuple[int, int] | None = None
         self._ts: TrainState | None = None  # the state, when unpacked
         self._packed: PackedState | None = None  # the state, when packed
         self._held: Any = None  # the variables, while there is no train state
@@ -122,6 +123,22 @@ class RunContext:
             )
         self.update(opt_state=with_learning_rate(self._ts.opt_state, rate))
 
+    def resume_training_at(self, epoch: int, batch: int = 0) -> None:
+        """Makes a starting `fit` (from `on_train_begin`) go on at epoch
+        `epoch` (from 0) after its first `batch` batches, whose metrics the
+        train state holds: `train.callbacks.BackupAndRestore` resumes so.
+
+        Raises:
+          ValueError: if either is not a non-negative int.
+        """
+        for name, value in (("epoch", epoch), ("batch", batch)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(
+                    f"resume_training_at: expected {name} a non-negative int. "
+                    f"Received: {name}={value!r}."
+                )
+        self.resume_at = (epoch, batch)
+
     def stop(self) -> None:
         """Ends training after the current step (as `stop_training = True`)."""
         self.stop_training = True
@@ -145,6 +162,13 @@ class RunContext:
     def begin(self, ts: TrainState) -> None:
         """Starts a run from `ts`, whose parameters the caller may hold."""
         self.train_state, self.stop_training = ts, False
+
+    def take_resume_point(self, initial_epoch: int) -> tuple[int, int]:
+        """`(epoch, batches done in it)` a `fit` starts at: where a callback
+        asked (`resume_training_at`), else `(initial_epoch, 0)`. A request
+        is used once."""
+        point, self.resume_at = self.resume_at, None
+        return (initial_epoch, 0) if point is None else point
 
     def advance(self, state: TrainState | PackedState) -> None:
         """Takes the state after a step, packed or not; its parameters are

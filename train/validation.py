@@ -1,4 +1,5 @@
-"""`fit`'s validation: after which epochs it runs, and what `validation_data` holds.
+"""`fit`'s data: the training and validation sets, and after which epochs
+validation runs.
 
 Example:
   >>> [validates(epoch, 2) for epoch in range(4)]
@@ -12,6 +13,11 @@ Example:
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
+
+from train import data as data_lib
+from train._inference import adapt
 
 
 def validates(epoch: int, validation_freq: Any) -> bool:
@@ -37,3 +43,29 @@ def validation_parts(data: Any) -> tuple[Any, Any, Any]:
             )
         return (*data, None)[:3]
     return data, None, None
+
+
+def fit_datasets(
+    x, y, batch_size, validation_split, validation_data, shuffle, sample_weight,
+    validation_batch_size, key, distribution,
+) -> dict[str, Any]:  # fmt: skip
+    """The training and validation datasets of one `fit` call (its arguments
+    of the same names), shuffled as a function of the run's `key`."""
+    if x is None:
+        raise ValueError("fit: x is required (arrays, a dataset or a generator).")
+    # drawn on the host: a jitted draw would cost a compilation per process
+    data_seed = int(np.random.default_rng(np.asarray(key)).integers(2**31 - 1))
+    train = adapt(x, y, sample_weight, batch_size, shuffle=shuffle, seed=data_seed)
+    if validation_split:
+        if validation_data is not None:
+            raise ValueError("fit: pass validation_split or validation_data, not both.")
+        train, validation_data = train.split(validation_split)
+    if validation_data is not None:
+        parts = validation_parts(validation_data)
+        size = validation_batch_size
+        if size is None and data_lib.is_arrays(parts[0]):
+            size = batch_size
+        validation_data = adapt(*parts, size)
+    if distribution is not None and data_lib.is_arrays(x):
+        distribution.check_batch_size(batch_size or 32)
+    return {"train": train, "validation": validation_data}

@@ -67,6 +67,13 @@ class TrainingMixin:
         else:
             self.__dict__["_stop_training"] = stop
 
+    def resume_training_at(self, epoch: int, batch: int = 0) -> None:
+        """From a callback's `on_train_begin`: `fit` goes on at epoch `epoch`
+        after its first `batch` batches (see `train.RunContext`)."""
+        if self.trainer is None:
+            raise ValueError("resume_training_at: compile the model first.")
+        self.trainer.context.resume_training_at(epoch, batch)
+
     @property
     def train_state(self) -> Any:
         """The trainer's `TrainState` (see `train.RunContext.train_state`);

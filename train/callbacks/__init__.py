@@ -15,8 +15,9 @@ Example:
   {'loss': [0.5]}
 """
 
+from train.callbacks.backup_and_restore import BackupAndRestore as BackupAndRestore
 from train.callbacks.base import Callback as Callback
-from train.callbacks.base import CallbackList as CallbackList
+from train.callbacks.callback_list import CallbackList as CallbackList
 from train.callbacks.csv_logger import CSVLogger as CSVLogger
 from train.callbacks.early_stopping import EarlyStopping as EarlyStopping
 from train.callbacks.history import History as History
@@ -25,6 +26,7 @@ from train.callbacks.learning_rate import LearningRateScheduler as LearningRateS
 from train.callbacks.learning_rate import ReduceLROnPlateau as ReduceLROnPlateau
 from train.callbacks.model_checkpoint import ModelCheckpoint as ModelCheckpoint
 from train.callbacks.progbar import ProgbarLogger as ProgbarLogger
+from train.callbacks.remote_monitor import RemoteMonitor as RemoteMonitor
 from train.callbacks.swap_ema_weights import SwapEMAWeights as SwapEMAWeights
 from train.callbacks.tensorboard import TensorBoard as TensorBoard
 from train.callbacks.terminate_on_nan import TerminateOnNaN as TerminateOnNaN

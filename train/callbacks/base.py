@@ -13,6 +13,8 @@ of the run's state, so a callback may change the run between steps:
   a float makes the next step use it. (It may be a schedule, a function of
   the step, which cannot be replaced mid-run.)
 * `model.stop_training`: set it to True to end training after this step.
+* `model.resume_training_at(epoch, batch)`: from `on_train_begin`, make the
+  run go on at that epoch after that many batches (BackupAndRestore).
 * `model.save(path)` / `model.save_weights(path)`: persist the model.
 
 `logs` are dicts of Python floats: `{"loss": ..., "<metric>": ...}` and, at
@@ -23,7 +25,6 @@ index of the last batch of the k.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 HOOKS = (
@@ -98,28 +99,3 @@ class Callback:
     def on_predict_end(self, logs=None): ...
     def on_predict_batch_begin(self, batch, logs=None): ...
     def on_predict_batch_end(self, batch, logs=None): ...
-
-
-class CallbackList:
-    """Several callbacks called in order, as one.
-
-    Example:
-      >>> calls = CallbackList([Callback(), Callback()], model=None, epochs=1)
-      >>> calls.call("on_epoch_end", 0, {"loss": 1.0})
-    """
-
-    def __init__(self, callbacks: Iterable[Callback] | None, model: Any, **params: Any):
-        self.callbacks = list(callbacks or [])
-        for callback in self.callbacks:
-            if not isinstance(callback, Callback):
-                raise TypeError(
-                    f"callbacks: expected train.callbacks.Callback objects, "
-                    f"received {type(callback).__name__}."
-                )
-            callback.set_model(model)
-            callback.set_params(params)
-
-    def call(self, hook: str, *args: Any) -> None:
-        """Calls `hook` on every callback, in order."""
-        for callback in self.callbacks:
-            getattr(callback, hook)(*args)

@@ -10,6 +10,14 @@ from train.callbacks.base import Callback
 class TerminateOnNaN(Callback):
     """Stops training after the first batch whose loss is NaN or infinite.
 
+    Args:
+      raise_error: raise instead of stopping: the run ends at once, without
+        `on_train_end` (so BackupAndRestore keeps its backup, and nothing
+        saves the broken weights at the end).
+
+    Raises:
+      RuntimeError: (at such a batch) with `raise_error`.
+
     Example:
       >>> from train.callbacks import CallbackList
       >>> from types import SimpleNamespace
@@ -22,8 +30,18 @@ class TerminateOnNaN(Callback):
       True
     """
 
+    def __init__(self, raise_error: bool = False) -> None:
+        super().__init__()
+        self.raise_error = raise_error
+
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(loss):
-            print(f"Batch {batch}: Invalid loss, terminating training")
-            self.model.stop_training = True
+        if loss is None or math.isfinite(loss):
+            return
+        if self.raise_error:
+            raise RuntimeError(
+                f"TerminateOnNaN: the loss of batch {batch} is {loss}; training "
+                "stops here (raise_error=True)."
+            )
+        print(f"Batch {batch}: Invalid loss, terminating training")
+        self.model.stop_training = True

@@ -65,7 +65,7 @@ def fit(
     """
     model = FakeModel() if model is None else model
     params = {"epochs": epochs, "steps": batches, "verbose": 1, **params}
-    calls = CallbackList(callbacks, model, **params)
+    calls = CallbackList(callbacks, model=model, **params)
     calls.call("on_train_begin", None)
     logs: dict[str, float] = {}
     epoch = 0

@@ -140,7 +140,7 @@ def test_writing_imports_no_tensorflow(tmp_path):
     code = (
         "import sys\n"
         "from train.callbacks import CallbackList, TensorBoard\n"
-        f"calls = CallbackList([TensorBoard({str(tmp_path)!r})], None, epochs=1)\n"
+        f"calls = CallbackList([TensorBoard({str(tmp_path)!r})], epochs=1)\n"
         "for hook, *args in [('on_train_begin', None), ('on_epoch_begin', 0, None),"
         " ('on_epoch_end', 0, {'loss': 1.0}), ('on_train_end', None)]:\n"
         "    calls.call(hook, *args)\n"

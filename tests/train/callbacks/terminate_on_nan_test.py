@@ -33,3 +33,16 @@ def test_finite_or_missing_losses_let_training_run(capsys):
     assert not model.stop_training
     assert model.step == 6
     assert capsys.readouterr().out == ""
+
+
+def test_raise_error_ends_the_run_at_the_bad_batch():
+    model = FakeModel()
+
+    def batch_logs(epoch, batch):
+        return {"loss": math.nan if (epoch, batch) == (1, 1) else 0.5}
+
+    with pytest.raises(RuntimeError, match="loss of batch 1 is nan"):
+        fit([TerminateOnNaN(raise_error=True)], model, epochs=3, batches=2,
+            batch_logs=batch_logs)  # fmt: skip
+    assert model.step == 4
+    assert not model.stop_training

@@ -1,9 +1,10 @@
-"""Keras 3 as a reference, run in a subprocess on its JAX backend.
+"""Keras 3 as a reference, run in another process on its JAX backend.
 
 The suite may import Keras on TensorFlow first (importing TensorFlow imports
 Keras), and Keras picks its backend once per process; tests that need Keras
 on JAX (its `stateless_call`, `jax.grad` through a layer, or kernels TF's CPU
-build refuses) run their Keras side in a fresh process. A test module
+build refuses) run their Keras side in a Keras process (one per test
+process, `tests.keras_process`). A test module
 defines `_keras_side(path)`, which writes its numbers to `path` (an .npz),
 and reads them with `keras_numbers`. For one layer, `keras_layer_numbers`
 records Keras's weights, output and gradients and `assert_layer_matches_keras`
@@ -13,9 +14,11 @@ holds ours to them.
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,18 +29,41 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def keras_numbers(test_file: str, path: Path) -> dict[str, np.ndarray]:
-    """Runs `_keras_side(path)` of the test module at `test_file` under
-    `KERAS_BACKEND=jax` in a subprocess; returns the arrays it saved."""
-    here = Path(test_file).parent
-    done = subprocess.run(
-        [sys.executable, "-c",
-         f"import {Path(test_file).stem} as t; t._keras_side({str(path)!r})"],
-        capture_output=True, text=True, cwd=here,
-        env={**os.environ, "KERAS_BACKEND": "jax",
-             "PYTHONPATH": os.pathsep.join([str(here), str(ROOT)])},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
+    """Runs `_keras_side(path)` of the test module at `test_file` in this
+    process's Keras process (Keras on JAX, see `tests.keras_process`);
+    returns the arrays it saved."""
+    process = _keras_process()
+    request = {"file": str(Path(test_file).resolve()), "path": str(path)}
+    process.stdin.write(json.dumps(request) + "\n")
+    process.stdin.flush()
+    answer = process.stdout.readline()
+    if not answer:  # it died: the next request starts another
+        _PROCESS.clear()
+        raise AssertionError(f"the Keras process died:\n{_log_tail()}")
+    error = json.loads(answer)["error"]
+    assert error is None, error[-3000:]
     return dict(np.load(path))
+
+
+_PROCESS: dict[str, subprocess.Popen] = {}  # the Keras process, once started
+_LOG = Path(tempfile.gettempdir()) / f"keras_process.{os.getpid()}.log"
+
+
+def _keras_process() -> subprocess.Popen:
+    """The Keras process of this test process, started at the first request;
+    it ends when this process does (its input closes)."""
+    if "keras" not in _PROCESS or _PROCESS["keras"].poll() is not None:
+        _PROCESS["keras"] = subprocess.Popen(
+            [sys.executable, "-m", "tests.keras_process"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=_LOG.open("w"), text=True, cwd=ROOT,
+            env={**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT)},
+        )  # fmt: skip
+    return _PROCESS["keras"]
+
+
+def _log_tail() -> str:
+    return _LOG.read_text()[-3000:] if _LOG.exists() else ""
 
 
 def keras_layer_numbers(
@@ -49,8 +75,11 @@ def keras_layer_numbers(
     respect to each input (`{case}/gx<i>`) and weight (`{case}/gw/<name>`)."""
     import jax
     import jax.numpy as jnp
+    import keras
 
-    layer(x)  # builds it
+    x = jax.tree.map(jnp.asarray, x)
+    symbolic = jax.tree.map(lambda a: keras.KerasTensor(np.shape(a), a.dtype), x)
+    layer(symbolic)  # builds it without running it
     weights = [v.value for v in layer.trainable_variables]
     frozen = [v.value for v in layer.non_trainable_variables]
     names = [v.path.rsplit("/", 1)[-1] for v in layer.trainable_variables]
@@ -58,11 +87,14 @@ def keras_layer_numbers(
     def run(weights, x):
         return layer.stateless_call(weights, frozen, x)[0]
 
-    y = run(weights, x)
-    cot = cotangent(y.shape)
-    gw, gx = jax.grad(lambda w, x: jnp.sum(run(w, x) * cot), argnums=(0, 1))(
-        weights, jax.tree.map(jnp.asarray, x)
-    )
+    cot = cotangent(jax.eval_shape(run, weights, x).shape)
+
+    @jax.jit
+    def forward_and_back(weights, x):
+        y, back = jax.vjp(run, weights, x)
+        return y, *back(jnp.asarray(cot, y.dtype))
+
+    y, gw, gx = forward_and_back(weights, x)
     out = {f"{case}/y": np.asarray(y)}
     for name, w, g in zip(names, weights, gw):
         out[f"{case}/w/{name}"], out[f"{case}/gw/{name}"] = np.asarray(w), np.asarray(g)

@@ -97,6 +97,8 @@ def _layer_parts(case):
     return objective, program, floats
 
 
+@pytest.mark.slow  # parity_test.py holds TF's autograd through each lowered layer
+# to jax.grad by default (eagerly); this runs them all in one tf.function graph
 def test_layer_derivative_programs_match_tf_autograd_in_one_graph():
     variables = [case.variables() for case in LAYER_CASES]
     lowered = []

@@ -16,8 +16,8 @@ import pytest
 
 import stateless as sl
 from train import optimizers
-from train.callbacks import Callback
-from train.checkpoint import CheckpointCallback, CheckpointManager
+from train.callbacks import Callback, CheckpointCallback
+from train.checkpoint import CheckpointManager
 from train.fit import Trainer
 from train.steps import TrainState, init_train_state
 

@@ -19,6 +19,10 @@ class BatchCounter:
         """Call at `on_epoch_begin`: batch indices restart at 0."""
         self._last = -1
 
+    def after(self, batch: int) -> int:
+        """The total once the batches up to index `batch` are counted."""
+        return self.total + batch - self._last
+
     def update(self, batch: int) -> int:
         """Counts the batches up to index `batch` and returns the new total."""
         self.total += batch - self._last

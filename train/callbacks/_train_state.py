@@ -1,12 +1,8 @@
-"""The live `TrainState` a checkpointing callback saves, and what orbax
-restores it as."""
+"""The live `TrainState` a checkpointing callback saves."""
 
 from __future__ import annotations
 
 from typing import Any
-
-import jax
-import numpy as np
 
 
 def live_train_state(model: Any, owner: str) -> Any:
@@ -26,13 +22,3 @@ def live_train_state(model: Any, owner: str) -> Any:
             f"{owner}: the model has no train_state to save (compile and fit it)."
         )
     return ts
-
-
-def abstract_leaf(leaf: Any) -> jax.ShapeDtypeStruct:
-    """What orbax should restore `leaf` as: its shape, dtype and placement
-    (the first device for a host array)."""
-    if isinstance(leaf, jax.Array):
-        return jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=leaf.sharding)
-    leaf = np.asarray(leaf)
-    device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-    return jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=device)

@@ -12,8 +12,9 @@ import orbax.checkpoint as ocp
 
 from stateless import config
 from train import backends
-from train.callbacks._train_state import abstract_leaf, live_train_state
+from train.callbacks._train_state import live_train_state
 from train.callbacks.base import Callback
+from train.checkpoint import abstract_leaf
 
 _ITEMS = ("train_state", "metric_states", "progress")
 

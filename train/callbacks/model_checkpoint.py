@@ -184,9 +184,13 @@ class ModelCheckpoint(Callback):
         self, epoch: int, batch: int | None, logs: Mapping[str, float]
     ) -> tuple[str, Callable[[], Any]]:
         """The checkpoint's directory, and how to save the live state there."""
-        ts = live_train_state(self.model, "ModelCheckpoint")
+        ts = self._state_to_save()
         number = epoch + 1 if batch is None else int(ts.step)
         return self.manager.path(number), lambda: self.manager.save(number, ts, logs)
+
+    def _state_to_save(self) -> Any:
+        """The `TrainState` a manager saves: the live one."""
+        return live_train_state(self.model, type(self).__name__)
 
     def _to_file(
         self, epoch: int, batch: int | None, logs: Mapping[str, float]

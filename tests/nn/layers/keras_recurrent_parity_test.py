@@ -137,10 +137,11 @@ def _keras_side(path):
     for case, (make, *_) in CASES.items():
         layer = make(keras.layers, cell)
         x, mask, states = _inputs(case)
-        keywords = {"mask": mask}
+        symbolic = keras.KerasTensor  # builds the layer without running it
+        keywords = {"mask": None if mask is None else symbolic(mask.shape, "bool")}
         if states:
-            keywords["initial_state"] = states
-        layer(x, **keywords)
+            keywords["initial_state"] = [symbolic(s.shape) for s in states]
+        layer(symbolic(x.shape), **keywords)
         weights = [v.value for v in layer.trainable_variables]
         frozen = [v.value for v in layer.non_trainable_variables]
 
@@ -149,13 +150,15 @@ def _keras_side(path):
             y = layer.stateless_call(weights, frozen, x, mask=mask, **more)[0]
             return jax.tree.leaves(y)
 
-        ys = jax.jit(run)(weights, x, states)
-        cots = [cotangent(case)(y.shape) for y in ys]
+        shapes = jax.eval_shape(run, weights, x, states)
+        cots = [cotangent(case)(y.shape) for y in shapes]
 
-        def loss(w, x, s, run=run, cots=cots):
-            return sum(jnp.sum(y * c) for y, c in zip(run(w, x, s), cots))
+        @jax.jit
+        def forward_and_back(weights, x, states, run=run, cots=cots):
+            ys, back = jax.vjp(run, weights, x, states)
+            return ys, back([jnp.asarray(c) for c in cots])
 
-        grads = jax.jit(jax.grad(loss, argnums=(0, 1, 2)))(weights, x, states)
+        ys, grads = forward_and_back(weights, x, states)
         for i, y in enumerate(ys):
             out[f"{case}/y{i}"] = np.asarray(y)
         for i, (w, g) in enumerate(zip(weights, grads[0])):

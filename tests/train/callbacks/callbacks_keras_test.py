@@ -9,10 +9,6 @@ import pytest
 from tests import keras_reference
 from train import callbacks
 
-# Not here yet (issue 33 goes on): OrbaxCheckpoint (ModelCheckpoint with a
-# train.checkpoint.CheckpointManager saves through orbax meanwhile).
-NOT_YET = {"OrbaxCheckpoint"}
-
 # Keywords of ours beside Keras's, each deliberate:
 EXTRA = {
     # `manager`: save the whole TrainState through orbax instead of a file;
@@ -24,8 +20,6 @@ EXTRA = {
     "RemoteMonitor": {"timeout"},
 }
 DEFAULT_DIFFERS = {("ModelCheckpoint", "filepath")}  # None: see `manager` above
-# Keras's TensorBoard keywords not taken yet (issue 33 goes on).
-SIGNATURE_NOT_YET = {"TensorBoard"}
 
 
 def _keras_side(path):
@@ -49,9 +43,8 @@ def keras(tmp_path_factory):
 
 def test_every_keras_callback_name_is_here(keras):
     names = json.loads(str(keras["names"]))
-    missing = [n for n in names if not hasattr(callbacks, n) and n not in NOT_YET]
+    missing = [n for n in names if not hasattr(callbacks, n)]
     assert not missing, f"keras.callbacks names missing from train.callbacks: {missing}"
-    assert NOT_YET <= set(names)  # an allow-listed name Keras dropped goes too
     assert len(names) == 16
 
 
@@ -59,7 +52,7 @@ def test_signatures_match_keras(keras):
     names = json.loads(str(keras["names"]))
     theirs_all = json.loads(str(keras["signatures"]))
     compared = 0
-    for name in sorted(set(names) - NOT_YET - SIGNATURE_NOT_YET):
+    for name in names:
         ours = dict(keras_reference.signature_data(getattr(callbacks, name)))
         theirs = dict(theirs_all[name])
         for extra in EXTRA.get(name, ()):
@@ -68,4 +61,4 @@ def test_signatures_match_keras(keras):
             ours.pop(differing), theirs.pop(differing)
         assert ours == theirs, name
         compared += 1
-    assert compared == 14
+    assert compared == 16

@@ -21,6 +21,7 @@ def _doctest_names(doctest_namespace):
 
 
 _CACHE = "JAX_COMPILATION_CACHE_DIR"
+_MADE_CACHE = pytest.StashKey[str]()  # the cache directory this process made
 
 
 def pytest_configure(config):
@@ -36,9 +37,6 @@ def pytest_configure(config):
     jax.config.update("jax_compilation_cache_dir", os.environ[_CACHE])
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-
-
-_MADE_CACHE = pytest.StashKey[str]()
 
 
 def pytest_unconfigure(config):

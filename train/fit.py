@@ -413,7 +413,7 @@ class Trainer(InferenceMixin):
 
     def _fit_epoch(
         self, epoch: int, stream: EpochStream, calls: CallbackList,
-        source: tuple[Any, Any], done: int = 0,
+        source: tuple[Any, Any], done: int,
     ) -> dict[str, float]:  # fmt: skip
         """One epoch of steps, after its first `done` (a resumed epoch, whose
         metrics the state holds); returns its last logs (floats)."""

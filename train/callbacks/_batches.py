@@ -1,6 +1,9 @@
-"""Counting a run's training batches from the indices the loop reports."""
+"""Counting a run's training batches from the indices the loop reports, and
+the `save_freq` / `update_freq` that counts in them."""
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class BatchCounter:
@@ -15,9 +18,10 @@ class BatchCounter:
         self.total = 0
         self._last = -1
 
-    def new_epoch(self) -> None:
-        """Call at `on_epoch_begin`: batch indices restart at 0."""
-        self._last = -1
+    def new_epoch(self, done: int = 0) -> None:
+        """Call at `on_epoch_begin`: batch indices restart at 0 (at `done` in
+        an epoch resumed after its first `done` batches)."""
+        self._last = done - 1
 
     def after(self, batch: int) -> int:
         """The total once the batches up to index `batch` are counted."""
@@ -28,3 +32,20 @@ class BatchCounter:
         self.total += batch - self._last
         self._last = batch
         return self.total
+
+
+def checked_frequency(
+    owner: str, name: str, value: Any,
+    accepted: str = "'epoch' or a positive number of batches",
+) -> str | int:  # fmt: skip
+    """`value` when it is `"epoch"` or a positive int (a number of batches).
+
+    Raises:
+      ValueError: otherwise, naming `owner`, `name` and what is `accepted`.
+    """
+    counts = isinstance(value, int) and not isinstance(value, bool)
+    if value != "epoch" and not (counts and value > 0):
+        raise ValueError(
+            f"{owner}: expected {name} {accepted}. Received: {name}={value!r}."
+        )
+    return value

@@ -12,6 +12,7 @@ import orbax.checkpoint as ocp
 
 from stateless import config
 from train import backends
+from train.callbacks._batches import BatchCounter, checked_frequency
 from train.callbacks._train_state import live_train_state
 from train.callbacks.base import Callback
 from train.checkpoint import abstract_leaf
@@ -88,20 +89,15 @@ class BackupAndRestore(Callback):
                 "BackupAndRestore: expected a backup_dir. "
                 f"Received: backup_dir={backup_dir!r}."
             )
-        counts = isinstance(save_freq, int) and not isinstance(save_freq, bool)
-        if save_freq != "epoch" and not (counts and save_freq > 0):
-            raise ValueError(
-                "BackupAndRestore: expected save_freq 'epoch' or a positive "
-                f"number of batches. Received: save_freq={save_freq!r}."
-            )
         self.backup_dir = os.path.abspath(os.fspath(backup_dir))
-        self.save_freq = save_freq
+        self.save_freq = checked_frequency("BackupAndRestore", "save_freq", save_freq)
         self.double_checkpoint = double_checkpoint
         self.delete_checkpoint = delete_checkpoint
         self._manager: ocp.CheckpointManager | None = None
         self._resumed = (0, 0)  # where this fit started: (epoch, batches done)
-        self._position = (0, 0)  # (epoch, batches done in it) as of the last step
-        self._since_backup = 0
+        self._batches = BatchCounter()
+        self._backed_up_at = 0  # the batch count of the last backup
+        self._epoch = 0
 
     def on_train_begin(self, logs=None):
         options = ocp.CheckpointManagerOptions(
@@ -113,7 +109,7 @@ class BackupAndRestore(Callback):
         self._manager = ocp.CheckpointManager(
             self.backup_dir, options=options, item_names=_ITEMS
         )
-        self._resumed, self._since_backup = (0, 0), 0
+        self._resumed, self._batches, self._backed_up_at = (0, 0), BatchCounter(), 0
         latest = self._manager.latest_step()
         if latest is not None:
             epoch, done = self._restore(latest)
@@ -122,7 +118,8 @@ class BackupAndRestore(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         resumed_epoch, done = self._resumed
-        self._position = (epoch, done if epoch == resumed_epoch else 0)
+        self._epoch = epoch
+        self._batches.new_epoch(done if epoch == resumed_epoch else 0)
 
     def implements_train_batch_hooks(self) -> bool:
         return self.save_freq != "epoch"
@@ -130,12 +127,10 @@ class BackupAndRestore(Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.save_freq == "epoch":
             return
-        epoch, done = self._position
-        self._since_backup += batch + 1 - done
-        self._position = (epoch, batch + 1)
-        if self._since_backup >= self.save_freq:
-            self._since_backup = 0
-            self._back_up(epoch, batch + 1)
+        seen = self._batches.update(batch)
+        if seen - self._backed_up_at >= self.save_freq:
+            self._backed_up_at = seen
+            self._back_up(self._epoch, batch + 1)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_freq == "epoch":

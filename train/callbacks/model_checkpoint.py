@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from train.callbacks._batches import BatchCounter
+from train.callbacks._batches import BatchCounter, checked_frequency
 from train.callbacks._monitor import Monitor
 from train.callbacks._train_state import live_train_state
 from train.callbacks.base import Callback
@@ -120,12 +120,7 @@ class ModelCheckpoint(Callback):
         manager: Any = None,
     ) -> None:
         super().__init__()
-        counts = isinstance(save_freq, int) and not isinstance(save_freq, bool)
-        if save_freq != "epoch" and not (counts and save_freq > 0):
-            raise ValueError(
-                "ModelCheckpoint: expected save_freq 'epoch' or a positive "
-                f"number of batches. Received: save_freq={save_freq!r}."
-            )
+        checked_frequency("ModelCheckpoint", "save_freq", save_freq)
         if manager is not None:
             _check_manager(filepath, manager, save_freq, save_weights_only)
         elif filepath is None:

@@ -10,7 +10,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from train.callbacks._batches import BatchCounter
+from train.callbacks._batches import BatchCounter, checked_frequency
 from train.callbacks._event_file import EventFile, weight_images
 from train.callbacks._projector import embedding_tables, write_projector
 from train.callbacks.base import Callback
@@ -83,11 +83,8 @@ class TensorBoard(Callback):
     ) -> None:
         super().__init__()
         update_freq = 1 if update_freq == "batch" else update_freq
-        if update_freq != "epoch" and not (_is_count(update_freq) and update_freq > 0):
-            raise ValueError(
-                "TensorBoard: expected update_freq 'epoch', 'batch' or a "
-                f"positive number of batches. Received: update_freq={update_freq!r}."
-            )
+        accepted = "'epoch', 'batch' or a positive number of batches"
+        checked_frequency("TensorBoard", "update_freq", update_freq, accepted)
         for name, value in (("histogram_freq", histogram_freq),
                             ("embeddings_freq", embeddings_freq)):  # fmt: skip
             if not (_is_count(value) and value >= 0):

@@ -43,6 +43,7 @@ import torch
 
 from interop._torch_dtypes import to_tensor
 from interop.lowering import check_no_typed_key, lower
+from stateless.tree_paths import path_parts
 
 
 class _Function:
@@ -59,11 +60,7 @@ class _Function:
 
 def _path_names(path: tuple[Any, ...]) -> list[str]:
     names = []
-    for entry in path:
-        name = getattr(
-            entry, "key", getattr(entry, "idx", getattr(entry, "name", entry))
-        )
-        name = str(name)
+    for name in path_parts(path):
         if not name or "." in name:
             raise ValueError(
                 f"to_torch: variable path {jax.tree_util.keystr(path)} has the part "

@@ -134,7 +134,8 @@ class Trainer(InferenceMixin):
             self.tx = project(self.tx, constraint_fn)
         if trainable_mask is not None:
             self.tx = freeze(self.tx, trainable_mask)
-        if policy.uses_loss_scaling and auto_scale_loss:
+        scaling = policy.uses_loss_scaling and auto_scale_loss
+        if scaling and not self.optimizer.scales_loss:
             self.tx = dynamic_loss_scale(self.tx)
         self.context = RunContext(self.optimizer)
         self._compiled: dict[Any, Any] = {}

@@ -36,11 +36,19 @@ RANGES = {
     "rate": (0.0, 1.0, "[]"), "label_smoothing": (0.0, 1.0, "[]"),
     "delta": (0.0, INF, "()"), "l1": (0.0, INF, "[)"), "l2": (0.0, INF, "[)"),
     "stddev": (0.0, INF, "[)"), "units": (1, INF, "[)"),
+    "loss_scale_factor": (0.0, INF, "()"), "initial_scale": (0.0, INF, "()"),
+    "dynamic_growth_steps": (1, INF, "[)"),
+    "adam_beta_1": (0.0, 1.0, "[)"), "adam_beta_2": (0.0, 1.0, "[)"),
+    "adam_weight_decay": (0.0, INF, "[)"), "adam_lr_ratio": (0.0, INF, "[)"),
+    "ns_steps": (0, INF, "[)"), "rms_rate": (0.0, INF, "()"),
+    "warmup_steps": (0, INF, "[)"),
 }  # fmt: skip
-INTEGRAL = {"gradient_accumulation_steps", "units"}
+INTEGRAL = {"gradient_accumulation_steps", "units", "dynamic_growth_steps",
+            "ns_steps", "warmup_steps"}  # fmt: skip
 # None means "off" for these
 OPTIONAL = {"clipnorm", "clipvalue", "global_clipnorm", "weight_decay",
-            "gradient_accumulation_steps", "rate"}  # fmt: skip
+            "gradient_accumulation_steps", "rate", "loss_scale_factor",
+            "adam_weight_decay", "rms_rate"}  # fmt: skip
 
 
 def checked(owner: str, name: str, value: Any) -> Any:

@@ -96,3 +96,30 @@ def dynamic_loss_scale(
         return updates, LossScaleState(scale, jnp.where(grow, 0, good), inner_state)
 
     return optax.GradientTransformation(init, update)
+
+
+def fixed_loss_scale(
+    inner: optax.GradientTransformation, factor: float
+) -> optax.GradientTransformation:
+    """Wraps `inner` to take gradients of a loss multiplied by a constant
+    `factor` (Keras's `loss_scale_factor`): they are divided by it and
+    applied whether finite or not; the scale never changes.
+
+    Example:
+      >>> tx = fixed_loss_scale(optax.sgd(1.0), 4.0)
+      >>> state = tx.init({"w": jnp.zeros(1)})
+      >>> updates, state = tx.update({"w": jnp.array([8.0])}, state)
+      >>> updates["w"].tolist(), float(state.scale)
+      ([-2.0], 4.0)
+    """
+
+    def init(params):
+        scale = jnp.asarray(factor, jnp.float32)
+        return LossScaleState(scale, jnp.zeros((), jnp.int32), inner.init(params))
+
+    def update(scaled_grads, state, params=None):
+        grads = jax.tree.map(lambda g: g / state.scale.astype(g.dtype), scaled_grads)
+        updates, inner_state = inner.update(grads, state.inner_state, params)
+        return updates, state._replace(inner_state=inner_state)
+
+    return optax.GradientTransformation(init, update)

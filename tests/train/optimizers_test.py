@@ -143,6 +143,11 @@ NON_DEFAULT = [
     optimizers.Adafactor(
         relative_step=False, ema_overwrite_frequency=5, use_ema=True
     ),  # fmt: skip
+    optimizers.Muon(exclude_layers=["head", "out.*"], rms_rate=None, ns_steps=3),
+    optimizers.ScheduleFreeAdamW(warmup_steps=3, loss_scale_factor=64.0),
+    optimizers.LossScaleOptimizer(
+        optimizers.Adam(1e-2, gradient_accumulation_steps=2), initial_scale=256.0
+    ),  # fmt: skip
 ]
 
 
@@ -165,8 +170,20 @@ def test_every_class_round_trips_through_its_config_as_json():
       "set at most one of clipnorm, clipvalue and global_clipnorm"),
      (lambda: optimizers.Ftrl(learning_rate_power=0.5),
       "learning_rate_power must be a number <= 0"),
-     (lambda: optimizers.Adam(loss_scale_factor=128.0),
-      "loss_scale_factor=128.0 is not supported yet")],
+     (lambda: optimizers.Adam(loss_scale_factor=0.0),
+      r"loss_scale_factor must be a finite number in \(0.0, inf\)"),
+     (lambda: optimizers.LossScaleOptimizer(optimizers.Adam(), clipnorm=1.0),
+      "LossScaleOptimizer does not take clipnorm=1.0. Hint: set clipnorm on the "
+      "inner optimizer"),
+     (lambda: optimizers.LossScaleOptimizer(
+         optimizers.LossScaleOptimizer(optimizers.Adam())),
+      "inner_optimizer must be a train.optimizers optimizer other than a "
+      "LossScaleOptimizer"),
+     (lambda: optimizers.Muon(exclude_layers=[3]),
+      "Muon: exclude_layers must be a list of strings"),
+     (lambda: optimizers.Muon(ns_steps=2.5), "Muon: ns_steps must be an integer"),
+     (lambda: optimizers.ScheduleFreeAdamW(beta_1=0.0),
+      r"ScheduleFreeAdamW: beta_1 must lie in \(0, 1\)")],
 )  # fmt: skip
 def test_bad_keywords_are_refused_by_name(build, message):
     with pytest.raises(ValueError, match=message):

@@ -10,6 +10,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from stateless.tree_paths import path_name
 from train.callbacks._batches import BatchCounter, checked_frequency
 from train.callbacks._event_file import EventFile, weight_images
 from train.callbacks._projector import embedding_tables, write_projector
@@ -241,15 +242,8 @@ def _weights(model: Any) -> dict[str, np.ndarray]:
     for part in ("params", "state"):
         leaves = jax.tree_util.tree_flatten_with_path(variables.get(part, {}))[0]
         for path, leaf in leaves:
-            flat["/".join(_key(k) for k in path)] = np.asarray(leaf)
+            flat[path_name(path)] = np.asarray(leaf)
     return flat
-
-
-def _key(entry: Any) -> str:
-    for field in ("key", "name", "idx"):
-        if hasattr(entry, field):
-            return str(getattr(entry, field))
-    return str(entry)
 
 
 def _learning_rate(model: Any) -> dict[str, float]:

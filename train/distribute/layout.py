@@ -33,6 +33,8 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 
+from stateless.tree_paths import path_name, path_parts
+
 
 class LayoutError(ValueError):
     """A layout rule cannot place a variable on the mesh.
@@ -43,23 +45,6 @@ class LayoutError(ValueError):
         # LayoutError: dense/kernel, shape (8, 5): dimension 1 (5) does not
         # divide by mesh axis 'model' of size 4 (rule 'dense.*kernel' ...).
     """
-
-
-def _part(key: Any) -> str:
-    for attr in ("key", "name", "idx"):
-        if hasattr(key, attr):
-            return str(getattr(key, attr))
-    return str(key)
-
-
-def path_parts(path: tuple[Any, ...]) -> tuple[str, ...]:
-    """The parts of a `tree_flatten_with_path` path as strings."""
-    return tuple(_part(k) for k in path)
-
-
-def path_name(path: tuple[Any, ...]) -> str:
-    """`"dense_1/kernel"` for the path of `params["dense_1"]["kernel"]`."""
-    return "/".join(path_parts(path))
 
 
 def _axis_size(mesh: Mesh, axes: Any) -> int:

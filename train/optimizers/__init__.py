@@ -4,8 +4,10 @@ An optimizer is a small configuration object whose `transform()` gives the
 optax `GradientTransformation` (see `train.optimizers.base`): `classic` holds
 those optax implements as Keras does (SGD, Adam, AdamW, RMSprop, Adagrad,
 Adadelta, Adamax, Lion), `keras_only` those whose rule is Keras's own (Nadam,
-Ftrl, Lamb, Adafactor; see `rules`), `ema` the moving average of the weights
-(`use_ema`), and `schedules` the learning-rate schedules. An optimizer
+Ftrl, Lamb, Adafactor; see `rules`), `muon` and `schedule_free` two more of
+those, `loss_scale` the dynamic loss scaling that wraps any of them, `ema` the
+moving average of the weights (`use_ema`), and `schedules` the learning-rate
+schedules. An optimizer
 saves as data (`serialize`), its schedule included.
 
 Example:
@@ -37,12 +39,17 @@ from train.optimizers.keras_only import Adafactor as Adafactor
 from train.optimizers.keras_only import Ftrl as Ftrl
 from train.optimizers.keras_only import Lamb as Lamb
 from train.optimizers.keras_only import Nadam as Nadam
+from train.optimizers.loss_scale import LossScaleOptimizer as LossScaleOptimizer
+from train.optimizers.muon import Muon as Muon
+from train.optimizers.schedule_free import ScheduleFreeAdamW as ScheduleFreeAdamW
 
 CLASSES = (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Ftrl, Lion,
-           Lamb, Adafactor)  # fmt: skip
+           Lamb, Adafactor, Muon, ScheduleFreeAdamW, LossScaleOptimizer)  # fmt: skip
 _BY_CLASS = {cls.__name__: cls for cls in CLASSES}
-_BY_NAME = {**{cls.__name__.lower(): cls for cls in CLASSES},
-            **{cls.default_name: cls for cls in CLASSES}}  # fmt: skip
+_BY_NAME = {  # a name stands for an optimizer with Keras's defaults: no wrappers
+    name: cls for cls in CLASSES if cls is not LossScaleOptimizer
+    for name in (cls.__name__.lower(), cls.default_name)
+}  # fmt: skip
 
 
 def get(identifier: str | Optimizer) -> Optimizer:
@@ -69,6 +76,11 @@ def _plain(owner: str, key: str, value: Any) -> Any:
         return value
     if key == "name" and isinstance(value, str):
         return value
+    if key == "exclude_layers" and isinstance(value, list | tuple):
+        if all(isinstance(v, str) for v in value):
+            return list(value)
+    if key == "inner_optimizer" and isinstance(value, dict):
+        return serialize(deserialize(value))  # checked, as data all the way down
     if hasattr(value, "item") and getattr(value, "shape", None) == ():
         return value.item()
     if key == "learning_rate" and isinstance(value, dict):

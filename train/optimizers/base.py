@@ -37,7 +37,8 @@ import optax
 from train import optimizer_variables as stateless_view
 from train.hyperparameters import RANGES, checked
 from train.optimizers import schedules
-from train.optimizers.ema import ema_of, tracking_ema
+from train.optimizers.ema import ema_of, tracking_ema, wrapped_field
+from train.precision import fixed_loss_scale
 
 Schedule = Callable[[Any], Any]
 # Keras's keywords of every optimizer, with its defaults.
@@ -61,8 +62,10 @@ class Optimizer(ABC):
     hyperparameters: ClassVar[tuple[str, ...]] = ()
     default_name: ClassVar[str] = "optimizer"  # Keras's: the class in snake case
 
-    def __init_subclass__(cls, **kwargs: Any):
+    def __init_subclass__(cls, common_keywords: bool = True, **kwargs: Any):
         super().__init_subclass__(**kwargs)
+        if not common_keywords:  # a wrapper: its own signature only
+            return
         own = [
             p
             for p in inspect.signature(cls.__init__).parameters.values()
@@ -92,11 +95,6 @@ class Optimizer(ABC):
         name: str | None = None,
     ):
         owner = type(self).__name__
-        if loss_scale_factor is not None:  # refused until loss scaling lands
-            raise ValueError(
-                f"{owner}: loss_scale_factor={loss_scale_factor!r} is not supported "
-                "yet; leave it at None."
-            )
         if use_ema and not 0 <= ema_momentum <= 1:
             raise ValueError(
                 f"{owner}: ema_momentum must lie in [0, 1], received {ema_momentum!r}."
@@ -190,8 +188,15 @@ class Optimizer(ABC):
     def _core(self, learning_rate: Any) -> optax.GradientTransformation:
         """The update rule, scaled by `learning_rate`."""
 
-    def transform(self) -> optax.GradientTransformation:
-        """The optax transformation, with the learning rate in its state."""
+    def _decay(self, learning_rate: Any) -> optax.GradientTransformation | None:
+        """Keras's decoupled weight decay, `w -= lr * weight_decay * w`, or None
+        (a subclass with a decay of its own overrides it)."""
+        if not self.weight_decay:
+            return None
+        return optax.add_decayed_weights(-learning_rate * self.weight_decay)
+
+    def _rule(self) -> optax.GradientTransformation:
+        """Clipping, the update rule and the weight decay, the rate in the state."""
 
         def build(learning_rate):
             parts = []
@@ -202,18 +207,47 @@ class Optimizer(ABC):
             if self.global_clipnorm is not None:
                 parts.append(optax.clip_by_global_norm(self.global_clipnorm))
             parts.append(self._core(learning_rate))
-            if self.weight_decay:
-                parts.append(
-                    optax.add_decayed_weights(-learning_rate * self.weight_decay)
-                )
-            return optax.chain(*parts)
+            decay = self._decay(learning_rate)
+            return optax.chain(*parts, *([decay] if decay is not None else []))
 
-        tx = optax.inject_hyperparams(build)(learning_rate=self.learning_rate)
+        steps = self.gradient_accumulation_steps or 1
+        rate = self.learning_rate
+        if callable(rate) and steps > 1:  # Keras's schedule counts every batch
+            rate = _at_last_batch_of_update(rate, steps)
+        return optax.inject_hyperparams(build)(learning_rate=rate)
+
+    def transform(self) -> optax.GradientTransformation:
+        """The optax transformation, with the learning rate in its state.
+
+        As Keras's: a `loss_scale_factor` divides the gradients first; with
+        `gradient_accumulation_steps` k, the rule (clipping and decay included)
+        runs on the mean of every k gradients, a schedule at the rate of the
+        batch that completes them, and the moving average (`use_ema`) moves
+        after every batch, counting updates (`optax.MultiSteps`).
+        """
+        tx = self._rule()
+        steps = self.gradient_accumulation_steps or 1
+        if steps > 1:
+            tx = optax.MultiSteps(tx, steps)
         if self.use_ema:
-            tx = tracking_ema(tx, self.ema_momentum, self.ema_overwrite_frequency)
-        if self.gradient_accumulation_steps and self.gradient_accumulation_steps > 1:
-            tx = optax.MultiSteps(tx, self.gradient_accumulation_steps)
+            tx = tracking_ema(tx, self.ema_momentum, self.ema_overwrite_frequency,
+                              batches_per_update=steps)  # fmt: skip
+        if self.loss_scale_factor is not None:
+            tx = fixed_loss_scale(tx, self.loss_scale_factor)
         return tx
+
+    @property
+    def scales_loss(self) -> bool:
+        """Whether `transform()` unscales gradients of a scaled loss itself
+        (so mixed float16 adds no dynamic scaling of its own)."""
+        return self.loss_scale_factor is not None
+
+    def scale_loss(self, loss: Any) -> Any:
+        """`loss` times `loss_scale_factor` (unchanged without one), for a
+        hand-written step whose gradients this optimizer then applies."""
+        if self.loss_scale_factor is None:
+            return loss
+        return loss * self.loss_scale_factor
 
     def finalized(self, params: Any, opt_state: Any) -> Any:
         """The weights a run ends with: with `use_ema`, their moving average
@@ -269,15 +303,18 @@ def _clip_each_by_norm(max_norm: float) -> optax.GradientTransformation:
     return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
 
 
-_WRAPPERS = ("inner_opt_state", "inner_state")  # optax.MultiSteps, loss scaling
+def _at_last_batch_of_update(schedule: Schedule, steps: int) -> Schedule:
+    """The rate of update `count` when each takes `steps` batches: Keras
+    evaluates the schedule at the batch that completes the update."""
+    return lambda count: schedule(count * steps + steps - 1)
 
 
 def _hyperparams(opt_state: Any) -> dict[str, Any]:
     if hasattr(opt_state, "hyperparams"):
         return opt_state.hyperparams
-    for field in _WRAPPERS:
-        if hasattr(opt_state, field):
-            return _hyperparams(getattr(opt_state, field))
+    field = wrapped_field(opt_state)
+    if field is not None:
+        return _hyperparams(getattr(opt_state, field))
     raise TypeError(
         f"no learning rate in an optimizer state of type {type(opt_state)}."
     )
@@ -291,7 +328,7 @@ def learning_rate_of(opt_state: Any) -> Any:
 def with_learning_rate(opt_state: Any, value: float) -> Any:
     """A copy of `opt_state` whose learning rate is `value` (same dtype and shape)."""
     if not hasattr(opt_state, "hyperparams"):
-        field = next(f for f in _WRAPPERS if hasattr(opt_state, f))
+        field = wrapped_field(opt_state)
         inner = with_learning_rate(getattr(opt_state, field), value)
         return opt_state._replace(**{field: inner})
     hyper = dict(opt_state.hyperparams)

@@ -37,8 +37,14 @@ def tracking_ema(
     inner: optax.GradientTransformation,
     momentum: float,
     overwrite_frequency: int | None = None,
+    batches_per_update: int = 1,
 ) -> optax.GradientTransformation:
-    """`inner`, with the moving average of the weights it leads to in its state."""
+    """`inner`, with the moving average of the weights it leads to in its state.
+
+    The average moves after every batch; when `inner` accumulates gradients
+    over `batches_per_update` batches, the first update's batches copy the
+    weights and `overwrite_frequency` counts updates (Keras's `iterations`).
+    """
 
     def init(params):
         ema = jax.tree.map(jnp.array, params)  # a copy: params may be donated
@@ -49,10 +55,11 @@ def tracking_ema(
             raise ValueError("use_ema: the update needs the parameters (params=...).")
         updates, inner_state = inner.update(grads, state.inner_state, params)
         new = optax.apply_updates(params, updates)
-        m = jnp.where(state.count == 0, 0.0, momentum)
+        updates_done = state.count // batches_per_update
+        m = jnp.where(updates_done == 0, 0.0, momentum)
         ema = jax.tree.map(lambda a, w: m * a + (1 - m) * w, state.ema, new)
         if overwrite_frequency:
-            now = (state.count + 1) % overwrite_frequency == 0
+            now = (updates_done + 1) % overwrite_frequency == 0
             updates = jax.tree.map(
                 lambda u, a, w: jnp.where(now, a - w, u), updates, ema, params
             )
@@ -61,22 +68,32 @@ def tracking_ema(
     return optax.GradientTransformation(init, update)
 
 
+# The fields under which a wrapping state holds the wrapped one: optax's
+# MultiSteps, and loss scaling (train.precision).
+_WRAPPED = ("inner_opt_state", "inner_state")
+
+
+def wrapped_field(opt_state: Any) -> str | None:
+    """The field of `opt_state` that holds the state it wraps, or None."""
+    return next((f for f in _WRAPPED if hasattr(opt_state, f)), None)
+
+
 def ema_of(opt_state: Any) -> Any:
     """The average of the weights in a state made with `use_ema=True`, or None."""
     if isinstance(opt_state, EmaState):
         return opt_state.ema
-    inner = getattr(opt_state, "inner_opt_state", None)  # optax.MultiSteps
-    return None if inner is None else ema_of(inner)
+    field = wrapped_field(opt_state)
+    return None if field is None else ema_of(getattr(opt_state, field))
 
 
 def with_ema(opt_state: Any, ema: Any) -> Any:
     """`opt_state` holding `ema` as its average of the weights."""
     if isinstance(opt_state, EmaState):
         return opt_state._replace(ema=ema)
-    inner = getattr(opt_state, "inner_opt_state", None)
-    if inner is None:
+    field = wrapped_field(opt_state)
+    if field is None:
         raise ValueError(
             "the optimizer keeps no moving average of the weights; build it with "
             "use_ema=True."
         )
-    return opt_state._replace(inner_opt_state=with_ema(inner, ema))
+    return opt_state._replace(**{field: with_ema(getattr(opt_state, field), ema)})

@@ -35,8 +35,8 @@ def scale_by_keras_adam(
 
     def init(params):
         return AdamState(
-            jnp.zeros((), jnp.int32), _zeros(params), _zeros(params),
-            _zeros(params) if amsgrad else (),
+            jnp.zeros((), jnp.int32), fresh_zeros(params), fresh_zeros(params),
+            fresh_zeros(params) if amsgrad else (),
         )  # fmt: skip
 
     def update(grads, state, params=None):
@@ -71,7 +71,7 @@ def scale_by_keras_nadam(
 
     def init(params):
         zeros = jnp.zeros((), jnp.int32)
-        return NadamState(zeros, _zeros(params), _zeros(params), jnp.ones(()))
+        return NadamState(zeros, fresh_zeros(params), fresh_zeros(params), jnp.ones(()))
 
     def update(grads, state, params=None):
         del params
@@ -134,13 +134,13 @@ def keras_ftrl(
             return new_w - w, new_accum, linear
 
         out = jax.tree.map(one, grads, params, state.accumulator, state.linear)
-        updates, accumulator, linear = (_part(grads, out, i) for i in range(3))
+        updates, accumulator, linear = (part(grads, out, i) for i in range(3))
         return updates, FtrlState(accumulator, linear)
 
     return optax.GradientTransformation(init, update)
 
 
-def _part(like: Any, tuples: Any, index: int) -> Any:
+def part(like: Any, tuples: Any, index: int) -> Any:
     """Entry `index` of each tuple in `tuples`, a tree shaped as `like` with
     a tuple at each leaf."""
     return jax.tree.map(lambda _, entries: entries[index], like, tuples)
@@ -154,7 +154,9 @@ def scale_by_keras_lamb(
     norm is 0)."""
 
     def init(params):
-        return AdamState(jnp.zeros((), jnp.int32), _zeros(params), _zeros(params), ())
+        return AdamState(
+            jnp.zeros((), jnp.int32), fresh_zeros(params), fresh_zeros(params), ()
+        )
 
     def update(grads, state, params=None):
         if params is None:
@@ -236,7 +238,7 @@ def keras_adafactor(
             return -alpha * u, row, column, velocity
 
         out = jax.tree.map(one, grads, params, state.row, state.column, state.velocity)
-        parts = [_part(grads, out, i) for i in range(4)]
+        parts = [part(grads, out, i) for i in range(4)]
         return parts[0], AdafactorState(state.count + 1, *parts[1:])
 
     return optax.GradientTransformation(init, update)
@@ -246,7 +248,7 @@ def _rms(x: Any) -> Any:
     return jnp.sqrt(jnp.mean(jnp.square(x)))
 
 
-def _zeros(params: Any) -> Any:
+def fresh_zeros(params: Any) -> Any:
     """Fresh zeros shaped as `params`: each slot its own buffers, since the
     fit loop donates them (one buffer in two slots cannot be donated)."""
     return jax.tree.map(jnp.zeros_like, params)

@@ -112,8 +112,9 @@ class RunContext:
     def learning_rate(self, rate: Any) -> None:
         self.optimizer.learning_rate = rate  # which calls `rate_changed`
 
-    def rate_changed(self, rate: Any) -> None:
-        """Writes a newly assigned learning rate into the optimizer state."""
+    def rate_changed(self, rate: Any, slot: str | None = None) -> None:
+        """Writes a newly assigned learning rate into the optimizer state (of
+        the optimizer `slot` of a `MultiOptimizer`)."""
         if self.current is None:
             return
         if callable(rate):
@@ -121,7 +122,7 @@ class RunContext:
                 "learning_rate: a schedule cannot replace a fixed rate once "
                 "training has started; compile again with the schedule."
             )
-        self.update(opt_state=with_learning_rate(self._ts.opt_state, rate))
+        self.update(opt_state=with_learning_rate(self._ts.opt_state, rate, slot))
 
     def resume_training_at(self, epoch: int, batch: int = 0) -> None:
         """Makes a starting `fit` (from `on_train_begin`) go on at epoch

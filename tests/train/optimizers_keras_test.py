@@ -102,6 +102,15 @@ CASES = [
     ("loss_scale_overflow", "LossScaleOptimizer",
      {"inner_optimizer": ("SGD", {"learning_rate": 0.1, "momentum": 0.5}),
       "initial_scale": 2.0**127, "dynamic_growth_steps": 4}),
+    # the kernel (path "kernel") by Adam, the bias by the default SGD
+    ("multi", "MultiOptimizer",
+     {"optimizer_map": {"default_optimizer": ("SGD", {"learning_rate": 0.1}),
+                        "optimizer_map": {"ker.*": ("Adam", {"learning_rate": 0.05})},
+                        }}),
+    ("multi_loss_scale", "MultiOptimizer",
+     {"optimizer_map": {"default_optimizer": ("Nadam", {"learning_rate": 0.05}),
+                        "optimizer_map": {"bias": ("Lion", {"learning_rate": 0.01})}},
+      "loss_scale_factor": 4.0}),
 ]  # fmt: skip
 SCHEDULES = [
     ("ExponentialDecay", {"initial_learning_rate": 0.1, "decay_steps": 7,
@@ -121,9 +130,6 @@ SCHEDULES = [
     ("CosineDecayRestarts", {"initial_learning_rate": 0.1, "first_decay_steps": 4,
                              "t_mul": 1.0, "m_mul": 0.5}),
 ]  # fmt: skip
-# keras.optimizers names not here yet (issue 33's next optimizer slice), and
-# names that are not optimizers.
-NOT_YET = {"MultiOptimizer", "OptimizerMap"}
 NOT_OPTIMIZERS = {"legacy"}  # Keras 2's optimizers, kept for old code
 
 
@@ -149,6 +155,11 @@ def _built(cls: str, kwargs: dict, module):
         kwargs["learning_rate"] = getattr(module.schedules, rate[0])(**rate[1])
     if "inner_optimizer" in kwargs:
         kwargs["inner_optimizer"] = _built(*kwargs["inner_optimizer"], module)
+    if "optimizer_map" in kwargs:
+        spec = kwargs["optimizer_map"]
+        by_path = {k: _built(*v, module) for k, v in spec["optimizer_map"].items()}
+        default = _built(*spec["default_optimizer"], module)
+        kwargs["optimizer_map"] = module.OptimizerMap(default, by_path)
     return getattr(module, cls)(**kwargs)
 
 
@@ -208,6 +219,7 @@ def _keras_side(path):
         )
     )
     found = {n: getattr(keras.optimizers, n) for n in {c[1] for c in CASES}}
+    found["OptimizerMap"] = keras.optimizers.OptimizerMap
     found.update({n: getattr(keras.optimizers.schedules, n) for n, _ in SCHEDULES})
     signatures = {n: keras_reference.signature_data(f) for n, f in found.items()}
     out["signatures"] = np.array(json.dumps(signatures))
@@ -260,9 +272,9 @@ def test_a_schedule_gives_keras_rates(keras, index):
     np.testing.assert_allclose(ours, keras[f"schedule{index}"], rtol=1e-5, atol=1e-7)
 
 
-def test_keras_optimizer_and_schedule_names_are_here_but_the_next_slice(keras):
+def test_keras_optimizer_and_schedule_names_are_here(keras):
     names = json.loads(str(keras["names"]))
-    missing = [n for n in names if n not in NOT_YET | NOT_OPTIMIZERS
+    missing = [n for n in names if n not in NOT_OPTIMIZERS
                and not hasattr(optimizers, n)]  # fmt: skip
     assert not missing, f"keras.optimizers names missing here: {missing}"
     names = json.loads(str(keras["schedule_names"]))
@@ -271,7 +283,8 @@ def test_keras_optimizer_and_schedule_names_are_here_but_the_next_slice(keras):
 
 
 @pytest.mark.parametrize(
-    "name", sorted({c[1] for c in CASES} | {s[0] for s in SCHEDULES})
+    "name",
+    sorted({c[1] for c in CASES} | {s[0] for s in SCHEDULES} | {"OptimizerMap"}),
 )
 def test_signature_matches_keras(keras, name):
     theirs = json.loads(str(keras["signatures"]))[name]

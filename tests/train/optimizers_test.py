@@ -148,6 +148,12 @@ NON_DEFAULT = [
     optimizers.LossScaleOptimizer(
         optimizers.Adam(1e-2, gradient_accumulation_steps=2), initial_scale=256.0
     ),  # fmt: skip
+    optimizers.MultiOptimizer(
+        optimizers.OptimizerMap(
+            optimizers.SGD(), {"b.*": optimizers.Adam(use_ema=True)}
+        ),
+        loss_scale_factor=8.0,
+    ),  # fmt: skip
 ]
 
 

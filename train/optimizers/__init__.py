@@ -5,7 +5,8 @@ optax `GradientTransformation` (see `train.optimizers.base`): `classic` holds
 those optax implements as Keras does (SGD, Adam, AdamW, RMSprop, Adagrad,
 Adadelta, Adamax, Lion), `keras_only` those whose rule is Keras's own (Nadam,
 Ftrl, Lamb, Adafactor; see `rules`), `muon` and `schedule_free` two more of
-those, `loss_scale` the dynamic loss scaling that wraps any of them, `ema` the
+those, `loss_scale` the dynamic loss scaling that wraps any of them, `multi`
+an optimizer per weight path (MultiOptimizer, OptimizerMap), `ema` the
 moving average of the weights (`use_ema`), and `schedules` the learning-rate
 schedules. An optimizer
 saves as data (`serialize`), its schedule included.
@@ -40,14 +41,18 @@ from train.optimizers.keras_only import Ftrl as Ftrl
 from train.optimizers.keras_only import Lamb as Lamb
 from train.optimizers.keras_only import Nadam as Nadam
 from train.optimizers.loss_scale import LossScaleOptimizer as LossScaleOptimizer
+from train.optimizers.multi import MultiOptimizer as MultiOptimizer
+from train.optimizers.multi import OptimizerMap as OptimizerMap
 from train.optimizers.muon import Muon as Muon
 from train.optimizers.schedule_free import ScheduleFreeAdamW as ScheduleFreeAdamW
 
 CLASSES = (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Ftrl, Lion,
-           Lamb, Adafactor, Muon, ScheduleFreeAdamW, LossScaleOptimizer)  # fmt: skip
+           Lamb, Adafactor, Muon, ScheduleFreeAdamW, LossScaleOptimizer,
+           MultiOptimizer)  # fmt: skip
+_WRAPPERS = (LossScaleOptimizer, MultiOptimizer)  # no defaults: built around others
 _BY_CLASS = {cls.__name__: cls for cls in CLASSES}
 _BY_NAME = {  # a name stands for an optimizer with Keras's defaults: no wrappers
-    name: cls for cls in CLASSES if cls is not LossScaleOptimizer
+    name: cls for cls in CLASSES if cls not in _WRAPPERS
     for name in (cls.__name__.lower(), cls.default_name)
 }  # fmt: skip
 
@@ -81,6 +86,8 @@ def _plain(owner: str, key: str, value: Any) -> Any:
             return list(value)
     if key == "inner_optimizer" and isinstance(value, dict):
         return serialize(deserialize(value))  # checked, as data all the way down
+    if key == "optimizer_map" and isinstance(value, dict):
+        return OptimizerMap.from_config(value).get_config()  # checked likewise
     if hasattr(value, "item") and getattr(value, "shape", None) == ():
         return value.item()
     if key == "learning_rate" and isinstance(value, dict):

@@ -325,11 +325,15 @@ def learning_rate_of(opt_state: Any) -> Any:
     return _hyperparams(opt_state)["learning_rate"]
 
 
-def with_learning_rate(opt_state: Any, value: float) -> Any:
-    """A copy of `opt_state` whose learning rate is `value` (same dtype and shape)."""
+def with_learning_rate(opt_state: Any, value: float, slot: str | None = None) -> Any:
+    """A copy of `opt_state` whose learning rate is `value` (same dtype and
+    shape); in a `MultiOptimizer`'s state, the rate of its optimizer `slot`."""
+    if slot is not None and hasattr(opt_state, "inner_states"):  # partitioned
+        inner = with_learning_rate(opt_state.inner_states[slot], value)
+        return opt_state._replace(inner_states={**opt_state.inner_states, slot: inner})
     if not hasattr(opt_state, "hyperparams"):
         field = wrapped_field(opt_state)
-        inner = with_learning_rate(getattr(opt_state, field), value)
+        inner = with_learning_rate(getattr(opt_state, field), value, slot)
         return opt_state._replace(**{field: inner})
     hyper = dict(opt_state.hyperparams)
     hyper["learning_rate"] = jnp.asarray(value, hyper["learning_rate"].dtype)

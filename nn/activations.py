@@ -21,6 +21,7 @@ from typing import Any
 import jax
 
 from stateless import ops
+from stateless.lookup import lookup
 
 
 def linear(x: Any) -> Any:
@@ -98,11 +99,11 @@ def get(identifier: str | Callable[[Any], Any] | None) -> Callable[[Any], Any]:
     """
     if identifier is None:
         return linear
-    if isinstance(identifier, str) and identifier in _NAMED:
-        return _NAMED[identifier]
-    if callable(identifier) and not isinstance(identifier, str):
+    if isinstance(identifier, str):
+        return lookup("activation", identifier, _NAMED)
+    if callable(identifier):
         return identifier
     raise ValueError(
-        f"unknown activation {identifier!r}: pass one of the names "
-        f"{', '.join(_NAMED)}, or a function of one array."
+        f"cannot interpret {identifier!r:.80} as an activation: pass a name such "
+        "as 'relu' or a function of one array."
     )

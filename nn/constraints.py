@@ -20,6 +20,7 @@ from typing import Any
 
 from nn.registry import register
 from stateless import ops
+from stateless.lookup import lookup
 
 EPSILON = 1e-7
 
@@ -108,11 +109,11 @@ def get(identifier: Any) -> Any:
     """
     if identifier is None or isinstance(identifier, Constraint):
         return identifier
-    if isinstance(identifier, str) and identifier in _NAMED:
-        return _NAMED[identifier]()
+    if isinstance(identifier, str):
+        return lookup("constraint", identifier, _NAMED)()
     if callable(identifier):
         return identifier
     raise ValueError(
-        f"unknown constraint {identifier!r}. Valid names: {', '.join(_NAMED)}; "
-        "or pass a Constraint object or a function w -> w."
+        f"cannot interpret {identifier!r:.80} as a constraint: pass a name such "
+        "as 'non_neg', a Constraint object or a function w -> w."
     )

@@ -32,6 +32,7 @@ from nn import registry
 from nn.registry import register
 from stateless import random
 from stateless.dtypes import standardize_dtype
+from stateless.lookup import lookup
 
 jinit = jax.nn.initializers
 
@@ -368,11 +369,11 @@ def get(identifier: Any) -> Initializer:
     if isinstance(identifier, dict):
         return registry.deserialize(identifier)
     if isinstance(identifier, str):
-        cls = _CLASSES.get(identifier) or _BY_CLASS_NAME.get(identifier)
-        if cls is not None:
-            return cls()
+        if identifier in _BY_CLASS_NAME:
+            return _BY_CLASS_NAME[identifier]()
+        return lookup("initializer", identifier, _CLASSES)()  # Keras's names
     raise ValueError(
-        f"unknown initializer {identifier!r}. Valid names: {', '.join(_CLASSES)} "
-        "(or their class names, such as GlorotUniform); or pass an Initializer "
-        "such as Constant(0.1)."
+        f"cannot interpret {identifier!r:.80} as an initializer: pass a name such "
+        "as 'he_normal' (or its class name, HeNormal) or an Initializer such as "
+        "Constant(0.1)."
     )

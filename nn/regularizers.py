@@ -12,6 +12,7 @@ from typing import Any
 
 from nn.registry import register
 from stateless import ops
+from stateless.lookup import lookup
 
 
 @register()
@@ -75,9 +76,9 @@ def get(identifier: str | L1L2 | None) -> L1L2 | None:
     """
     if identifier is None or isinstance(identifier, L1L2):
         return identifier
-    if isinstance(identifier, str) and identifier in _NAMED:
-        return _NAMED[identifier]
+    if isinstance(identifier, str):
+        return lookup("regularizer", identifier, _NAMED)
     raise ValueError(
-        f"unknown regularizer {identifier!r}. Valid names: {', '.join(_NAMED)}; "
-        "or pass L1L2(l1=..., l2=...)."
+        f"cannot interpret {identifier!r:.80} as a regularizer: pass a name such "
+        "as 'l2' or L1L2(l1=..., l2=...)."
     )

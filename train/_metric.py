@@ -13,11 +13,9 @@ from typing import Any, ClassVar
 import jax
 
 from stateless import ops
-from stateless.errors import ShapeError, owner_name
+from stateless.errors import owner_name
 from train import _keras_metric
 from train.hyperparameters import check_config
-from train.loss_reduction import divide_no_nan as divide_no_nan
-from train.loss_reduction import squeeze_or_expand_to_same_rank
 from train.stateless_metric import KerasStateless
 
 State = dict[str, jax.Array]
@@ -148,34 +146,3 @@ class Metric(KerasStateless, ABC):
 def zeros(*names: str, shape: tuple[int, ...] = ()) -> State:
     """A state of float32 zeros under each name."""
     return {n: ops.zeros(shape, "float32") for n in names}
-
-
-def same_shape(owner: Any, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
-    """Float32 arrays of equal shapes after Keras's rank alignment, or ShapeError."""
-    y_true, y_pred = ops.cast(y_true, "float32"), ops.cast(y_pred, "float32")
-    a, b = squeeze_or_expand_to_same_rank(y_true, y_pred)
-    if a.shape != b.shape:
-        raise ShapeError(
-            f"{owner_name(owner)}: expected y_true and y_pred of the same shape (a "
-            f"trailing axis of size 1 may differ), received y_true {y_true.shape} "
-            f"and y_pred {y_pred.shape}."
-        )
-    return a, b
-
-
-def broadcast_weights(owner: Any, sample_weight: Any, shape: tuple) -> Any:
-    """Weights broadcast to `shape`: per-example weights fill the trailing axes."""
-    w = ops.cast(sample_weight, "float32")
-    given = tuple(w.shape)
-    if w.ndim == len(shape) + 1 and w.shape[-1] == 1:
-        w = ops.squeeze(w, -1)
-    while 1 <= w.ndim < len(shape):
-        w = ops.expand_dims(w, -1)
-    try:
-        return ops.broadcast_to(w, shape)
-    except ValueError:
-        raise ShapeError(
-            f"{owner_name(owner)}: sample_weight of shape {given} does not "
-            f"broadcast to the predictions' shape {shape}. Hint: pass one weight "
-            f"per example, shape {shape[:1]}, or one per prediction."
-        ) from None

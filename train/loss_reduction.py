@@ -21,42 +21,14 @@ from typing import Any
 import jax
 
 from stateless import ops
-from stateless.errors import ShapeError, owner_name
+from train.targets import (
+    broadcast_weights,
+    divide_no_nan,
+    squeeze_or_expand_to_same_rank,
+)
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none")
 _MEANS = ("sum_over_batch_size", "mean")  # the reductions that count entries
-
-
-def squeeze_or_expand_to_same_rank(
-    x1: Any, x2: Any, expand_rank_1: bool = True
-) -> tuple[Any, Any]:
-    """Keras's rank alignment: drops or adds one trailing axis of size 1.
-
-    When the ranks differ by one and the longer array ends in an axis of size
-    1, that axis is squeezed, except that a rank-1 array is expanded instead
-    (when `expand_rank_1`). Any other pair is returned unchanged.
-
-    Example:
-      >>> a, b = squeeze_or_expand_to_same_rank(jnp.zeros(4), jnp.zeros((4, 1)))
-      >>> a.shape, b.shape
-      ((4, 1), (4, 1))
-    """
-    if x1.ndim == x2.ndim + 1 and x1.shape[-1] == 1:
-        if x2.ndim == 1 and expand_rank_1:
-            x2 = ops.expand_dims(x2, -1)
-        else:
-            x1 = ops.squeeze(x1, -1)
-    elif x2.ndim == x1.ndim + 1 and x2.shape[-1] == 1:
-        if x1.ndim == 1 and expand_rank_1:
-            x1 = ops.expand_dims(x1, -1)
-        else:
-            x2 = ops.squeeze(x2, -1)
-    return x1, x2
-
-
-def divide_no_nan(x: Any, y: Any) -> Any:
-    """`x / y`, and 0 where `y` is 0."""
-    return ops.where(y == 0, 0.0, x / ops.where(y == 0, 1.0, y))
 
 
 def _trailing(weights: Any, ndim: int) -> Any:
@@ -90,25 +62,6 @@ def fold_mask(sample_weight: Any, mask: Any, reduction: str) -> Any:
     return _trailing(weights, mask_f.ndim) * mask_f
 
 
-def _align_weights(owner: Any, values: Any, weights: Any, what: str) -> tuple:
-    """Weights shaped to multiply `values`: Keras's alignment, then trailing axes."""
-    weights = ops.cast(weights, "float32")
-    given = tuple(weights.shape)
-    values, weights = squeeze_or_expand_to_same_rank(values, weights)
-    weights = _trailing(weights, values.ndim)
-    try:
-        fits = jax.numpy.broadcast_shapes(weights.shape, values.shape) == values.shape
-    except ValueError:
-        fits = False
-    if not fits:
-        raise ShapeError(
-            f"{owner_name(owner)}: {what} of shape {given} does not broadcast "
-            f"to the per-example values of shape {values.shape}. Hint: pass one "
-            f"weight per example, shape {values.shape[:1]}, or one per value."
-        )
-    return values, weights
-
-
 def reduce_weighted_values(
     owner: Any,
     values: Any,
@@ -130,8 +83,8 @@ def reduce_weighted_values(
     weights = fold_mask(sample_weight, mask, reduction)
     if weights is not None:
         what = "sample_weight" if mask is None else "the mask (times sample_weight)"
-        values, weights = _align_weights(owner, values, weights, what)
-        values = values * weights
+        values, weights = squeeze_or_expand_to_same_rank(values, weights)
+        values = values * broadcast_weights(owner, weights, values.shape, what)
     if reduction == "none" or values.ndim == 0:
         return values
     total = ops.sum(values)

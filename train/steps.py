@@ -36,9 +36,9 @@ from stateless import random
 from stateless.added_losses import collect_losses
 from stateless.replica_axis import over_replicas
 from train.label_checks import flag_log, update_flag
+from train.metrics.means import Mean
 from train.output_masks import loss_with_masks, update_with_masks
 from train.precision import LossScaleState, cast_floats
-from train.stateless_metric import KerasStateless
 
 ApplyFn = Callable[..., tuple[Any, Any]]
 LossFn = Callable[..., Any]
@@ -64,30 +64,9 @@ class TrainState(NamedTuple):
     key: jax.Array
 
 
-class _LossMean(KerasStateless):
-    """The running mean of the loss, kept like any other metric (weighted by
-    the batch size in the built-in steps, by 1 unless told otherwise)."""
-
-    name = "loss"
-
-    def init(self):
-        return {
-            "total": jnp.zeros((), jnp.float32),
-            "count": jnp.zeros((), jnp.float32),
-        }
-
-    def update(self, state, value, sample_weight=None):
-        weight = 1.0 if sample_weight is None else sample_weight
-        return {
-            "total": state["total"] + value * weight,
-            "count": state["count"] + weight,
-        }
-
-    def result(self, state):
-        return state["total"] / jnp.maximum(state["count"], 1.0)
-
-
-LOSS = _LossMean()
+# The running mean of the loss, kept like any other metric: weighted by the
+# batch size in the built-in steps, by 1 unless told otherwise.
+LOSS = Mean(name="loss")
 
 
 def init_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:

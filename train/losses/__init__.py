@@ -22,9 +22,6 @@ from typing import Any
 from stateless.lookup import lookup
 from train.loss_reduction import REDUCTIONS as REDUCTIONS
 from train.loss_reduction import reduce_weighted_values as reduce_weighted_values
-from train.loss_reduction import (
-    squeeze_or_expand_to_same_rank as squeeze_or_expand_to_same_rank,
-)
 from train.losses.base import EPSILON as EPSILON
 from train.losses.base import Loss as Loss
 from train.losses.base import LossFunctionWrapper as LossFunctionWrapper

@@ -28,7 +28,7 @@ from stateless import dtypes, ops
 from stateless.errors import ShapeError, owner_name
 from train.hyperparameters import check_config
 from train.loss_reduction import REDUCTIONS, reduce_weighted_values
-from train.loss_reduction import squeeze_or_expand_to_same_rank as align_ranks
+from train.targets import same_shape
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): probabilities are clipped to it.
 
@@ -39,22 +39,6 @@ def shape_error(owner: Any, what: str, y_true: Any, y_pred: Any, hint: str) -> N
         f"{owner_name(owner)}: {what}, received y_true {tuple(y_true.shape)} and "
         f"y_pred {tuple(y_pred.shape)}. Hint: {hint}"
     )
-
-
-def same_shape(owner: Any, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
-    """Aligns ranks as Keras does, then insists on equal shapes of rank >= 1.
-
-    Example:
-      >>> t, p = same_shape("mse", jnp.zeros(4), jnp.zeros((4, 1)))
-      >>> t.shape, p.shape
-      ((4, 1), (4, 1))
-    """
-    a, b = align_ranks(y_true, y_pred)
-    if a.shape != b.shape or b.ndim == 0:
-        what = "expected y_true and y_pred of the same shape, of rank >= 1"
-        hint = "pass targets shaped like the predictions (a trailing 1 may differ)."
-        shape_error(owner, what, y_true, y_pred, hint)
-    return a, b
 
 
 def as_floats(y_true: Any, y_pred: Any) -> tuple[Any, Any]:
@@ -180,5 +164,7 @@ def elementwise(owner: Any, fn: Any, y_true: Any, y_pred: Any, **options: Any) -
     """`fn(y_true, y_pred, **options)` after casting `y_true` to `y_pred`'s
     dtype and checking that the two align (see `same_shape`): how a class
     calls the function form of a loss that compares entry by entry."""
-    y_true, y_pred = same_shape(owner, ops.cast(y_true, y_pred.dtype), y_pred)
+    y_true, y_pred = same_shape(
+        owner, ops.cast(y_true, y_pred.dtype), y_pred, min_rank=1
+    )
     return fn(y_true, y_pred, **options)

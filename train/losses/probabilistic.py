@@ -22,11 +22,11 @@ from train.label_checks import check_class_ids, class_id_flag
 from train.losses.base import (
     EPSILON,
     Loss,
-    align_ranks,
     as_floats,
     elementwise,
     shape_error,
 )
+from train.targets import squeeze_or_expand_to_same_rank
 
 
 def _smooth_binary(y_true: Any, label_smoothing: float) -> Any:
@@ -140,7 +140,7 @@ def _class_ids_last(owner: Any, y_true: Any, y_pred: Any, axis: int) -> tuple[An
     with that axis last."""
     if y_pred.ndim and axis % y_pred.ndim != y_pred.ndim - 1:
         y_pred = ops.moveaxis(y_pred, axis, -1)
-    labels, _ = align_ranks(y_true, y_pred)
+    labels, _ = squeeze_or_expand_to_same_rank(y_true, y_pred)
     if labels.ndim == y_pred.ndim and labels.ndim and labels.shape[-1] == 1:
         labels = ops.squeeze(labels, -1)
     if y_pred.ndim == 0 or labels.shape != y_pred.shape[:-1]:

@@ -18,25 +18,26 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from stateless import ops
-from train.losses.base import EPSILON, Loss, align_ranks, as_floats, elementwise
+from train.losses.base import EPSILON, Loss, as_floats, elementwise
+from train.targets import squeeze_or_expand_to_same_rank
 
 
 def mean_squared_error(y_true: Any, y_pred: Any) -> Any:
     """`mean(square(y_true - y_pred), axis=-1)`."""
-    y_true, y_pred = align_ranks(*as_floats(y_true, y_pred))
+    y_true, y_pred = squeeze_or_expand_to_same_rank(*as_floats(y_true, y_pred))
     return ops.mean(ops.square(y_true - y_pred), axis=-1)
 
 
 def mean_absolute_error(y_true: Any, y_pred: Any) -> Any:
     """`mean(abs(y_true - y_pred), axis=-1)`."""
-    y_true, y_pred = align_ranks(*as_floats(y_true, y_pred))
+    y_true, y_pred = squeeze_or_expand_to_same_rank(*as_floats(y_true, y_pred))
     return ops.mean(ops.abs(y_true - y_pred), axis=-1)
 
 
 def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> Any:
     """`100 * mean(abs((y_true - y_pred) / y_true), axis=-1)`, dividing by at
     least 1e-7."""
-    y_true, y_pred = align_ranks(*as_floats(y_true, y_pred))
+    y_true, y_pred = squeeze_or_expand_to_same_rank(*as_floats(y_true, y_pred))
     error = ops.abs((y_true - y_pred) / ops.maximum(ops.abs(y_true), EPSILON))
     return 100.0 * ops.mean(error, axis=-1)
 
@@ -44,7 +45,7 @@ def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> Any:
 def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> Any:
     """`mean(square(log(y_pred + 1) - log(y_true + 1)), axis=-1)`, with values
     below 1e-7 raised to it."""
-    y_true, y_pred = align_ranks(*as_floats(y_true, y_pred))
+    y_true, y_pred = squeeze_or_expand_to_same_rank(*as_floats(y_true, y_pred))
     log_pred = ops.log(ops.maximum(y_pred, EPSILON) + 1.0)
     log_true = ops.log(ops.maximum(y_true, EPSILON) + 1.0)
     return ops.mean(ops.square(log_pred - log_true), axis=-1)
@@ -53,7 +54,7 @@ def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> Any:
 def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> Any:
     """Half the squared error within `delta`, linear beyond it; the mean over
     the last axis."""
-    y_true, y_pred = align_ranks(*as_floats(y_true, y_pred))
+    y_true, y_pred = squeeze_or_expand_to_same_rank(*as_floats(y_true, y_pred))
     error = ops.abs(y_pred - y_true)
     quadratic = 0.5 * ops.square(error)
     linear = delta * error - 0.5 * delta**2
@@ -63,7 +64,7 @@ def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> Any:
 def log_cosh(y_true: Any, y_pred: Any) -> Any:
     """`mean(log(cosh(y_pred - y_true)), axis=-1)`, computed without overflow
     as `x + softplus(-2x) - log(2)`."""
-    y_true, y_pred = align_ranks(*as_floats(y_true, y_pred))
+    y_true, y_pred = squeeze_or_expand_to_same_rank(*as_floats(y_true, y_pred))
     x = y_pred - y_true
     return ops.mean(x + ops.softplus(-2.0 * x) - ops.log(2.0), axis=-1)
 
@@ -82,7 +83,7 @@ def l2_normalize(x: Any, axis: int = -1) -> Any:
 def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Any:
     """Minus the cosine of the angle between `y_true` and `y_pred` along
     `axis`: -1 when they point the same way, 0 when either is all zeros."""
-    y_true, y_pred = align_ranks(*as_floats(y_true, y_pred))
+    y_true, y_pred = squeeze_or_expand_to_same_rank(*as_floats(y_true, y_pred))
     return -ops.sum(l2_normalize(y_true, axis) * l2_normalize(y_pred, axis), axis)
 
 

@@ -15,9 +15,8 @@ from typing import Any, ClassVar
 
 from stateless import ops
 from stateless.errors import ShapeError, owner_name
-from train._metric import same_shape
-from train.loss_reduction import squeeze_or_expand_to_same_rank
 from train.metrics.means import MeanOf
+from train.targets import same_shape, squeeze_or_expand_to_same_rank
 
 
 def _floats(y_true: Any, y_pred: Any) -> tuple[Any, Any]:
@@ -135,7 +134,7 @@ class Accuracy(MeanOf):
     default_name: ClassVar[str] = "accuracy"
 
     def _values(self, y_true, y_pred):
-        return accuracy(*same_shape(self, y_true, y_pred))
+        return accuracy(*same_shape(self, y_true, y_pred, dtype="float32"))
 
 
 @dataclass(frozen=True)
@@ -156,7 +155,9 @@ class BinaryAccuracy(MeanOf):
     default_name: ClassVar[str] = "binary_accuracy"
 
     def _values(self, y_true, y_pred):
-        return binary_accuracy(*same_shape(self, y_true, y_pred), self.threshold)
+        return binary_accuracy(
+            *same_shape(self, y_true, y_pred, dtype="float32"), self.threshold
+        )
 
 
 @dataclass(frozen=True)

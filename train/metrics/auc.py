@@ -17,9 +17,10 @@ import numpy as np
 
 from stateless import ops
 from stateless.errors import ShapeError, owner_name
-from train._metric import Metric, State, broadcast_weights, divide_no_nan, same_shape
+from train._metric import Metric, State
 from train.losses import EPSILON
 from train.metrics.confusion import COUNTS, binned_counts, confusion_counts
+from train.targets import broadcast_weights, divide_no_nan, same_shape
 
 _CURVES = ("ROC", "PR", "PRGAIN")
 _SUMMATIONS = ("interpolation", "minoring", "majoring")
@@ -149,7 +150,7 @@ class AUC(Metric):
 
     def _counts_per_label(self, y_true: Any, y_pred: Any, sample_weight: Any) -> State:
         """Counts of shape (thresholds, labels): each column its own curve."""
-        y_true, y_pred = same_shape(self, y_true, y_pred)
+        y_true, y_pred = same_shape(self, y_true, y_pred, dtype="float32")
         if y_pred.ndim != 2:
             raise ShapeError(
                 f"{owner_name(self)}: multi_label=True needs y_pred of shape "

@@ -29,14 +29,8 @@ import numpy as np
 
 from stateless import ops
 from stateless.errors import owner_name
-from train._metric import (
-    Metric,
-    State,
-    broadcast_weights,
-    divide_no_nan,
-    same_shape,
-    zeros,
-)
+from train._metric import Metric, State, zeros
+from train.targets import broadcast_weights, divide_no_nan, same_shape
 
 COUNTS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
 NEG_INF = -1e10  # Keras's threshold under top_k: any score kept counts as positive
@@ -54,7 +48,7 @@ def confusion_counts(
       >>> sorted(counts)
       ['false_negatives', 'false_positives', 'true_negatives', 'true_positives']
     """
-    y_true, y_pred = same_shape(owner, y_true, y_pred)
+    y_true, y_pred = same_shape(owner, y_true, y_pred, dtype="float32")
     if sample_weight is None:
         weights = ops.ones(y_pred.shape, "float32")
     else:
@@ -100,7 +94,7 @@ def select(
       >>> p[0, 1], bool(p[0, 2] < 0)
       (Array(0.9, dtype=float32), True)
     """
-    y_true, y_pred = same_shape(owner, y_true, y_pred)
+    y_true, y_pred = same_shape(owner, y_true, y_pred, dtype="float32")
     if top_k is not None:
         _, top = jax.lax.top_k(y_pred, top_k)
         kept = ops.sum(ops.one_hot(top, y_pred.shape[-1]), axis=-2) > 0

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from stateless import ops
-from train._metric import same_shape
-from train.losses.base import EPSILON, align_ranks, as_floats
+from train.losses.base import EPSILON, as_floats
 from train.metrics.means import MeanOf
+from train.targets import same_shape, squeeze_or_expand_to_same_rank
 
 
 def pearson_correlation(y_true: Any, y_pred: Any, axis: int = -1) -> Any:
     """Pearson's correlation coefficient of `y_true` and `y_pred` along
     `axis`: the mean product of their standardized values."""
-    y_true, y_pred = align_ranks(*as_floats(y_true, y_pred))
+    y_true, y_pred = squeeze_or_expand_to_same_rank(*as_floats(y_true, y_pred))
 
     def standardized(x):
         x = x - ops.mean(x, axis=axis, keepdims=True)
@@ -34,7 +34,7 @@ def pearson_correlation(y_true: Any, y_pred: Any, axis: int = -1) -> Any:
 def concordance_correlation(y_true: Any, y_pred: Any, axis: int = -1) -> Any:
     """Lin's concordance correlation coefficient along `axis`: 1 only when
     `y_pred` equals `y_true`, not merely correlates with it."""
-    y_true, y_pred = align_ranks(*as_floats(y_true, y_pred))
+    y_true, y_pred = squeeze_or_expand_to_same_rank(*as_floats(y_true, y_pred))
     true_mean = ops.mean(y_true, axis=axis, keepdims=True)
     pred_mean = ops.mean(y_pred, axis=axis, keepdims=True)
     true_var = ops.var(y_true - true_mean, axis=axis, keepdims=True)
@@ -62,7 +62,9 @@ class PearsonCorrelation(MeanOf):
     default_name: ClassVar[str] = "pearson_correlation"
 
     def _values(self, y_true, y_pred):
-        return pearson_correlation(*same_shape(self, y_true, y_pred), self.axis)
+        return pearson_correlation(
+            *same_shape(self, y_true, y_pred, dtype="float32"), self.axis
+        )
 
 
 @dataclass(frozen=True)
@@ -84,4 +86,6 @@ class ConcordanceCorrelation(MeanOf):
     default_name: ClassVar[str] = "concordance_correlation"
 
     def _values(self, y_true, y_pred):
-        return concordance_correlation(*same_shape(self, y_true, y_pred), self.axis)
+        return concordance_correlation(
+            *same_shape(self, y_true, y_pred, dtype="float32"), self.axis
+        )

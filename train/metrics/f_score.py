@@ -23,8 +23,9 @@ from typing import Any, ClassVar
 
 from stateless import ops
 from stateless.errors import ShapeError, owner_name
-from train._metric import Metric, State, broadcast_weights, zeros
+from train._metric import Metric, State, zeros
 from train.losses import EPSILON
+from train.targets import broadcast_weights
 
 _COUNTS = ("true_positives", "false_positives", "false_negatives")
 _AVERAGES = (None, "micro", "macro", "weighted")

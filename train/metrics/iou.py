@@ -28,8 +28,9 @@ import numpy as np
 
 from stateless import ops
 from stateless.errors import ShapeError, owner_name
-from train._metric import Metric, State, broadcast_weights
+from train._metric import Metric, State
 from train.losses import EPSILON
+from train.targets import broadcast_weights
 
 _DTYPES = (None, "float32", "int", "int32")  # Keras's default is "int"
 

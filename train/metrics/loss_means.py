@@ -15,14 +15,15 @@ from typing import Any, ClassVar
 
 from stateless import ops
 from train import losses
-from train._metric import State, same_shape
+from train._metric import State
 from train.loss_reduction import fold_mask
 from train.losses.probabilistic import sparse_values
 from train.metrics.means import Mean, MeanOf, accumulate
+from train.targets import same_shape
 
 
 def _pair(owner: Any, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
-    return same_shape(owner, y_true, ops.cast(y_pred, "float32"))
+    return same_shape(owner, y_true, y_pred, dtype="float32")
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ from typing import Any, ClassVar
 
 from stateless import ops
 from stateless.errors import ShapeError, owner_name
-from train._metric import Metric, State, divide_no_nan, zeros
-from train.loss_reduction import fold_mask, squeeze_or_expand_to_same_rank
+from train._metric import Metric, State, zeros
+from train.loss_reduction import fold_mask
+from train.targets import divide_no_nan, squeeze_or_expand_to_same_rank
 
 
 def samplewise(

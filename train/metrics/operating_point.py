@@ -24,8 +24,9 @@ import numpy as np
 
 from stateless import ops
 from stateless.errors import owner_name
-from train._metric import Metric, State, divide_no_nan, zeros
+from train._metric import Metric, State, zeros
 from train.metrics.confusion import COUNTS, confusion_counts, select
+from train.targets import divide_no_nan
 
 
 def rates(state: State) -> dict[str, Any]:

@@ -24,7 +24,8 @@ import jax.numpy as jnp
 
 from stateless import ops
 from stateless.errors import owner_name
-from train._metric import Metric, State, broadcast_weights, same_shape, zeros
+from train._metric import Metric, State, zeros
+from train.targets import broadcast_weights, same_shape
 
 _AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
 
@@ -73,7 +74,7 @@ class R2Score(Metric):
     def update(
         self, state: State, y_true: Any, y_pred: Any, sample_weight: Any = None
     ) -> State:
-        y_true, y_pred = same_shape(self, y_true, y_pred)
+        y_true, y_pred = same_shape(self, y_true, y_pred, dtype="float32")
         if y_true.ndim == 1:  # one output: a column
             y_true, y_pred = y_true[:, None], y_pred[:, None]
         if sample_weight is None:

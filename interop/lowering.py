@@ -2,9 +2,10 @@
 
 The function is traced once per input signature (tree structure, shapes,
 dtypes) to a jaxpr, and the jaxpr is interpreted equation by equation with
-the target backend's ops. Each backend module (`interop.torch_rules`,
-`interop.tf_rules`) supplies a `Backend`: a table of rules, one per primitive
-name, and the few conversions the interpreter needs. A rule is
+the target backend's ops. Each target (`interop.torch.rules`,
+`interop.tensorflow.rules`, found by name in `TARGETS`) supplies a
+`Backend`: a table of rules, one per primitive name, and the few conversions
+the interpreter needs. A rule is
 
     rule(ctx, *inputs, **eqn.params) -> output (or a list, for primitives
                                          with several results)
@@ -34,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -129,24 +131,28 @@ class RuleContext:
         return [v.aval for v in self.eqn.outvars]
 
 
+# The targets by name: the module whose `BACKEND` holds each one's rules. A
+# target imports this loop, never the reverse: its module is imported on first
+# use (and with it the framework), so the loop runs without either installed.
+TARGETS: dict[str, str] = {
+    "torch": "interop.torch.rules",
+    "tensorflow": "interop.tensorflow.rules",
+}
+
+
 def backend_named(name: str) -> Backend:
-    """The `Backend` of `"torch"` or `"tensorflow"` (importing that framework).
+    """The `Backend` of a target in `TARGETS` (importing that framework).
 
     Example:
       >>> backend_named("torch").name
       'torch'
     """
-    if name == "torch":
-        from interop import torch_rules
-
-        return torch_rules.BACKEND
-    if name == "tensorflow":
-        from interop import tf_rules
-
-        return tf_rules.BACKEND
-    raise ValueError(
-        f"lower: unknown backend {name!r}; expected 'torch' or 'tensorflow'."
-    )
+    if name not in TARGETS:
+        raise ValueError(
+            f"lower: unknown backend {name!r}; expected one of "
+            f"{', '.join(map(repr, TARGETS))}."
+        )
+    return importlib.import_module(TARGETS[name]).BACKEND
 
 
 def _no_rule(backend: Backend, fn_name: str, name: str) -> LoweringError:

@@ -32,6 +32,41 @@ def test_packages_import_only_downward(package):
     assert not offenders
 
 
+def _imported_modules(path):
+    """Every module a file imports, dotted in full (`from a import b` gives
+    `a` and `a.b`), at any depth of the file."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+
+
+TARGETS = ("interop.torch", "interop.tensorflow")
+
+
+@pytest.mark.parametrize(
+    "part", ["interop/lowering.py", "interop/custom_rules.py", "interop/__init__.py",
+             "interop/torch", "interop/tensorflow"],
+)  # fmt: skip
+def test_the_lowering_loop_imports_no_target_and_no_target_another(part):
+    # A target (its rules, its adapter) imports the loop, never the reverse:
+    # the loop finds a target by name (interop.lowering.TARGETS).
+    paths = sorted((ROOT / part).rglob("*.py")) if (ROOT / part).is_dir() else [
+        ROOT / part
+    ]  # fmt: skip
+    own = tuple(t for t in TARGETS if part.endswith(t.split(".")[1]))
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in paths
+        for module in _imported_modules(path)
+        if any(module == t or module.startswith(t + ".") for t in TARGETS)
+        and not any(module == t or module.startswith(t + ".") for t in own)
+    ]
+    assert not offenders
+
+
 @pytest.mark.parametrize("backend", ["jax", "torch", "tensorflow"])
 def test_importing_the_framework_loads_no_backend_package(backend):
     code = (

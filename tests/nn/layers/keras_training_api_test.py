@@ -218,7 +218,9 @@ def test_a_keras_style_metric_counts_as_keras_eagerly_jitted_and_in_fit():
     assert float(ours.result()) == 0.0
 
     state = jax.jit(ours.update)(ours.init(), labels, scores, weights)
-    np.testing.assert_allclose(float(ours.result(state)), float(reference.result()))
+    # one sum over 64 weights against two of 32: float32 rounding differs
+    np.testing.assert_allclose(float(ours.result(state)), float(reference.result()),
+                               rtol=1e-6)  # fmt: skip
 
     model = nn.Sequential([layers.Input((4,)), layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=[ours])

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import torch
 
-from interop._torch_dtypes import torch_dtype
 from interop.custom_rules import split_rule
+from interop.torch.dtypes import torch_dtype
 
 
 def _call(param):

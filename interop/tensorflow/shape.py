@@ -3,7 +3,7 @@ reshaping, transposing, joining and splitting, padding and slicing.
 
 Shapes are static: every rule reads its sizes from the equation's avals, so
 the same rule serves eagerly and inside `tf.function`. Key arrays carry one
-trailing data axis (see `interop._tf_common`); the rules here let it ride
+trailing data axis (see `interop.tensorflow.common`); the rules here let it ride
 along.
 
 Example:
@@ -20,7 +20,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from interop._tf_common import (
+from interop.tensorflow.common import (
     extra_axes,
     in_shape,
     out_dtype,

@@ -38,8 +38,8 @@ import torch
 import torch.nn.functional as F
 from jax.extend import core as jcore
 
-from interop._torch_dtypes import torch_dtype
 from interop.lowering import Alias, Step
+from interop.torch.dtypes import torch_dtype
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}

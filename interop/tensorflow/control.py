@@ -30,8 +30,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from interop._tf_common import GRAPH_LOCAL_CONSTANTS, physical_shape, tf_dtype
 from interop.custom_rules import needs_rule, split_rule
+from interop.tensorflow.common import GRAPH_LOCAL_CONSTANTS, physical_shape, tf_dtype
 
 # True while the forward of an enclosing custom rule runs.
 _IN_RULE_FORWARD = contextvars.ContextVar("in_rule_forward", default=False)

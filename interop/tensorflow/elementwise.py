@@ -15,7 +15,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from interop._tf_common import constant_like, out_dtype
+from interop.tensorflow.common import constant_like, out_dtype
 
 
 def _unary(fn):

@@ -41,8 +41,8 @@ import jax.numpy as jnp
 import numpy as np
 import torch
 
-from interop._torch_dtypes import to_tensor
 from interop.lowering import check_no_typed_key, lower
+from interop.torch.dtypes import to_tensor
 from stateless.tree_paths import path_parts
 
 

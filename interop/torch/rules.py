@@ -1,16 +1,16 @@
 """The torch `Backend` of `interop.lower`: one rule per JAX primitive.
 
-The rules live by theme: `_torch_elementwise` (arithmetic, math, logic,
-shifts, conversions), `_torch_shape` (broadcast, reshape, slices, padding),
-`_torch_reduce` (reductions, cumulative ops, sort, `dot_general`),
-`_torch_window` (convolutions, pooling and their gradients),
-`_torch_indexing` (gather, scatter), `_torch_structural` (`jit`, custom
-derivatives, `cond`, `while`, `scan`) and `_torch_random` (threefry, bit-exact
+The rules live by theme: `elementwise` (arithmetic, math, logic,
+shifts, conversions), `shape` (broadcast, reshape, slices, padding),
+`reduce` (reductions, cumulative ops, sort, `dot_general`),
+`window` (convolutions, pooling and their gradients),
+`indexing` (gather, scatter), `structural` (`jit`, custom
+derivatives, `cond`, `while`, `scan`) and `random` (threefry, bit-exact
 with JAX). This module joins them and says how values cross the boundary:
-unsigned 16/32-bit tensors are computed in int64 (see `_torch_dtypes`),
+unsigned 16/32-bit tensors are computed in int64 (see `dtypes`),
 constants are placed on the device of the first input tensor. The hottest
 rules are specialized to each equation once, and a convolution or matmul
-joined with the bias added to it (`_torch_fast`).
+joined with the bias added to it (`fast`).
 
 Everything here is made of differentiable torch ops, so the lowered forward
 graph trains with torch autograd.
@@ -29,27 +29,27 @@ from typing import Any
 
 import torch
 
-from interop import (
-    _torch_elementwise,
-    _torch_fast,
-    _torch_indexing,
-    _torch_random,
-    _torch_reduce,
-    _torch_shape,
-    _torch_structural,
-    _torch_window,
-)
-from interop._torch_dtypes import adopt, numpy_dtype, release, to_tensor
 from interop.lowering import Backend
+from interop.torch import (
+    elementwise,
+    fast,
+    indexing,
+    random,
+    reduce,
+    shape,
+    structural,
+    window,
+)
+from interop.torch.dtypes import adopt, numpy_dtype, release, to_tensor
 
 RULES = {
-    **_torch_elementwise.RULES,
-    **_torch_shape.RULES,
-    **_torch_reduce.RULES,
-    **_torch_window.RULES,
-    **_torch_indexing.RULES,
-    **_torch_structural.RULES,
-    **_torch_random.RULES,
+    **elementwise.RULES,
+    **shape.RULES,
+    **reduce.RULES,
+    **window.RULES,
+    **indexing.RULES,
+    **structural.RULES,
+    **random.RULES,
 }
 
 
@@ -81,8 +81,8 @@ BACKEND = Backend(
     adopt=adopt,
     release=release,
     cache_constants=True,
-    specialize=_torch_fast.SPECIALIZE,
-    fuse=_torch_fast.fuse,
+    specialize=fast.SPECIALIZE,
+    fuse=fast.fuse,
     fast_key=_fast_key,
     inline={
         "jit": "jaxpr",

@@ -25,7 +25,13 @@ from typing import Any
 import tensorflow as tf
 from jax.extend import core as jcore
 
-from interop._tf_common import edge_value, out_dtype, pad, padding_name, transpose
+from interop.tensorflow.common import (
+    edge_value,
+    out_dtype,
+    pad,
+    padding_name,
+    transpose,
+)
 
 
 def _reduce(fn, on_bool=None):

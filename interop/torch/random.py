@@ -25,7 +25,7 @@ import math
 import numpy as np
 import torch
 
-from interop._torch_dtypes import torch_dtype
+from interop.torch.dtypes import torch_dtype
 
 _M = 0xFFFFFFFF
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))

@@ -19,7 +19,7 @@ import string
 
 import torch
 
-from interop._torch_dtypes import MASKS, torch_dtype
+from interop.torch.dtypes import MASKS, torch_dtype
 
 
 def _masked(ctx, out):

@@ -11,18 +11,18 @@ jaxpr's avals), and the graph it builds is differentiable by
 
 The table is split by theme, one module each:
 
-* `_tf_elementwise`: arithmetic, math, comparisons, logic, bit shifts,
+* `elementwise`: arithmetic, math, comparisons, logic, bit shifts,
   `select_n`, `clamp`, dtype conversion.
-* `_tf_shape`: broadcasting, reshapes, transposes, concatenation and
+* `shape`: broadcasting, reshapes, transposes, concatenation and
   splitting, `pad` (negative and interior), slices, dynamic slices, `iota`.
-* `_tf_linalg`: `dot_general` and `conv_general_dilated` (any dimension
+* `linalg`: `dot_general` and `conv_general_dilated` (any dimension
   numbers, dilations, groups, and the transposed forms gradients emit).
-* `_tf_reduce`: reductions, arg-reductions, cumulative ops, `sort`, `top_k`,
+* `reduce`: reductions, arg-reductions, cumulative ops, `sort`, `top_k`,
   window reductions and the pooling gradients `select_and_scatter_add`.
-* `_tf_indexing`: XLA's `gather` and the `scatter` family.
-* `_tf_control`: `jit`, `closed_call`, custom derivatives, `remat`, `cond`,
+* `indexing`: XLA's `gather` and the `scatter` family.
+* `control`: `jit`, `closed_call`, custom derivatives, `remat`, `cond`,
   `while`, `scan`.
-* `_tf_random`: JAX's Threefry-2x32, bit for bit (keys, splits, fold-ins
+* `random`: JAX's Threefry-2x32, bit for bit (keys, splits, fold-ins
   and bits match JAX exactly; there is no stand-in generator).
 
 Example:
@@ -42,17 +42,17 @@ import jax
 import numpy as np
 import tensorflow as tf
 
-from interop import (
-    _tf_control,
-    _tf_elementwise,
-    _tf_indexing,
-    _tf_linalg,
-    _tf_random,
-    _tf_reduce,
-    _tf_shape,
-)
-from interop._tf_common import GRAPH_LOCAL_CONSTANTS
 from interop.lowering import Backend
+from interop.tensorflow import (
+    control,
+    elementwise,
+    indexing,
+    linalg,
+    random,
+    reduce,
+    shape,
+)
+from interop.tensorflow.common import GRAPH_LOCAL_CONSTANTS
 
 
 def _is_constant(x: Any) -> bool:
@@ -80,13 +80,13 @@ def _folding(rule: Callable[..., Any]) -> Callable[..., Any]:
 RULES: dict[str, Any] = {
     name: _folding(rule)
     for table in (
-        _tf_elementwise.RULES,
-        _tf_shape.RULES,
-        _tf_linalg.RULES,
-        _tf_reduce.RULES,
-        _tf_indexing.RULES,
-        _tf_control.RULES,
-        _tf_random.RULES,
+        elementwise.RULES,
+        shape.RULES,
+        linalg.RULES,
+        reduce.RULES,
+        indexing.RULES,
+        control.RULES,
+        random.RULES,
     )
     for name, rule in table.items()
 }

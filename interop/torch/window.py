@@ -24,9 +24,9 @@ import math
 import torch
 import torch.nn.functional as F
 
-from interop._torch_dtypes import torch_dtype
-from interop._torch_shape import interior
 from interop.lowering import LoweringError
+from interop.torch.dtypes import torch_dtype
+from interop.torch.shape import interior
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _CONV_TRANSPOSE = {

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from interop._tf_common import in_shape, out_dtype, pad, padding_name, transpose
+from interop.tensorflow.common import in_shape, out_dtype, pad, padding_name, transpose
 
 
 def _dot_general(ctx, lhs, rhs, *, dimension_numbers, **params):

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from interop._tf_common import size
+from interop.tensorflow.common import size
 
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 

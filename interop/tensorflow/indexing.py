@@ -32,7 +32,7 @@ import numpy as np
 import tensorflow as tf
 from jax.lax import GatherScatterMode
 
-from interop._tf_common import edge_value, grid, in_shape, out_shape, place
+from interop.tensorflow.common import edge_value, grid, in_shape, out_shape, place
 
 
 def _is_take(dn, slice_sizes, shape, batch_rank) -> int | None:

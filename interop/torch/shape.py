@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from interop._torch_elementwise import literal
+from interop.torch.elementwise import literal
 
 
 def key_data_shape(aval) -> tuple[int, ...]:

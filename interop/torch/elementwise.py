@@ -3,7 +3,7 @@ logic, bit shifts, selection and dtype conversion.
 
 A jaxpr gives both operands of a binary primitive the same dtype, so torch's
 type promotion never acts; unsigned 16/32-bit values live in int64 (see
-`interop._torch_dtypes`) and are masked back into range after arithmetic.
+`interop.torch.dtypes`) and are masked back into range after arithmetic.
 
 Example:
   >>> import torch
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from jax.extend import core as jcore
 
-from interop._torch_dtypes import (
+from interop.torch.dtypes import (
     MASKS,
     bits,
     is_wide,

@@ -1,5 +1,5 @@
-"""Counting a run's training batches from the indices the loop reports, and
-the `save_freq` / `update_freq` that counts in them."""
+"""Counting a run's training batches from the indices the loop reports, when
+a `save_freq` / `update_freq` counted in them is due, and checking it."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class BatchCounter:
     def __init__(self) -> None:
         self.total = 0
         self._last = -1
+        self._marked = 0  # the total when `due` last said yes
 
     def new_epoch(self, done: int = 0) -> None:
         """Call at `on_epoch_begin`: batch indices restart at 0 (at `done` in
@@ -32,6 +33,14 @@ class BatchCounter:
         self.total += batch - self._last
         self._last = batch
         return self.total
+
+    def due(self, every: int) -> bool:
+        """Whether `every` batches have finished since this last said so (or
+        since the start); saying so marks the current total."""
+        if self.total - self._marked < every:
+            return False
+        self._marked = self.total
+        return True
 
 
 def checked_frequency(

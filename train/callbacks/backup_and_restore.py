@@ -96,7 +96,6 @@ class BackupAndRestore(Callback):
         self._manager: ocp.CheckpointManager | None = None
         self._resumed = (0, 0)  # where this fit started: (epoch, batches done)
         self._batches = BatchCounter()
-        self._backed_up_at = 0  # the batch count of the last backup
         self._epoch = 0
 
     def on_train_begin(self, logs=None):
@@ -109,7 +108,7 @@ class BackupAndRestore(Callback):
         self._manager = ocp.CheckpointManager(
             self.backup_dir, options=options, item_names=_ITEMS
         )
-        self._resumed, self._batches, self._backed_up_at = (0, 0), BatchCounter(), 0
+        self._resumed, self._batches = (0, 0), BatchCounter()
         latest = self._manager.latest_step()
         if latest is not None:
             epoch, done = self._restore(latest)
@@ -127,9 +126,8 @@ class BackupAndRestore(Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.save_freq == "epoch":
             return
-        seen = self._batches.update(batch)
-        if seen - self._backed_up_at >= self.save_freq:
-            self._backed_up_at = seen
+        self._batches.update(batch)
+        if self._batches.due(self.save_freq):
             self._back_up(self._epoch, batch + 1)
 
     def on_epoch_end(self, epoch, logs=None):

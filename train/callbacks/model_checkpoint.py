@@ -136,12 +136,10 @@ class ModelCheckpoint(Callback):
         threshold = initial_value_threshold
         self.best = self._monitor.worst if threshold is None else threshold
         self._batches = BatchCounter()
-        self._saved_at = 0
         self._epoch = 0
 
     def on_train_begin(self, logs=None):
         self._batches = BatchCounter()
-        self._saved_at = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -153,9 +151,8 @@ class ModelCheckpoint(Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.save_freq == "epoch":
             return
-        seen = self._batches.update(batch)
-        if seen - self._saved_at >= self.save_freq:
-            self._saved_at = seen
+        self._batches.update(batch)
+        if self._batches.due(self.save_freq):
             self._save(self._epoch, batch, logs or {})
 
     def on_epoch_end(self, epoch, logs=None):

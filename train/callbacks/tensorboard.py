@@ -108,7 +108,6 @@ class TensorBoard(Callback):
 
     def on_train_begin(self, logs=None):
         self._batches = BatchCounter()
-        self._written_at = 0
         config = getattr(self.model, "get_config", None)
         if self.write_graph and config is not None:
             model_config = {"class_name": type(self.model).__name__, "config": config()}
@@ -133,14 +132,13 @@ class TensorBoard(Callback):
         seen = self._batches.update(batch)
         if self._tracing and seen >= self._profiled[1]:
             self._stop_trace()
-        if self.update_freq == "epoch" or seen - self._written_at < self.update_freq:
+        if self.update_freq == "epoch" or not self._batches.due(self.update_freq):
             return
         scalars = {f"batch_{key}": value for key, value in (logs or {}).items()}
         if self.write_steps_per_second:
             scalars.update(_speed("batch", self._batch_mark, seen))
             self._batch_mark = (seen, time.perf_counter())
         self._file("train").write_scalars(seen, scalars)
-        self._written_at = seen
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}

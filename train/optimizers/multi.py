@@ -291,8 +291,8 @@ class MultiOptimizer(Optimizer, common_keywords=False):
     def finalized(self, params: Any, opt_state: Any) -> Any:
         """The weights with each `use_ema` optimizer's average in place of
         those it updates (Keras's `finalize_variable_values`)."""
-        while wrapped_field(opt_state) is not None:
-            opt_state = getattr(opt_state, wrapped_field(opt_state))
+        while (field := wrapped_field(opt_state)) is not None:
+            opt_state = getattr(opt_state, field)
         for key, slot in opt_state.inner_states.items():
             ema = (
                 ema_of(slot.inner_state) if self._optimizers[int(key)].use_ema else None
